@@ -1,0 +1,45 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Build-time knobs. Every one can be overridden with -D on the compiler
+ * command line (or target_compile_definitions); both cores of a system must
+ * be built with the same values for the knobs marked "layout".
+ */
+#ifndef AMPVQ_CONFIG_H
+#define AMPVQ_CONFIG_H
+
+/** Entries in the sys_info directory (layout: the main core writes it into
+ *  the region header, the sub core reads the capacity from there). */
+#ifndef AMPVQ_SYS_INFO_MAX_ENTRIES
+#define AMPVQ_SYS_INFO_MAX_ENTRIES 32
+#endif
+
+/** Alignment of every sys_info block in shared memory, a power of two >= 8. */
+#ifndef AMPVQ_SYS_INFO_ALIGN
+#define AMPVQ_SYS_INFO_ALIGN 8
+#endif
+
+/** Software-interrupt handlers each core can register (all ids together). */
+#ifndef AMPVQ_SW_INTR_MAX_HANDLERS
+#define AMPVQ_SW_INTR_MAX_HANDLERS 32
+#endif
+
+/** 1 when the two cores see shared memory coherently (no cache maintenance
+ *  needed); 0 makes the core call the port's write-back / invalidate hooks. */
+#ifndef AMPVQ_CACHE_COHERENT
+#define AMPVQ_CACHE_COHERENT 1
+#endif
+
+/** Poll period of esp_amp_event_wait() in microseconds. */
+#ifndef AMPVQ_EVENT_POLL_US
+#define AMPVQ_EVENT_POLL_US 100
+#endif
+
+#if (AMPVQ_SYS_INFO_ALIGN & (AMPVQ_SYS_INFO_ALIGN - 1)) != 0 || AMPVQ_SYS_INFO_ALIGN < 8
+#error "AMPVQ_SYS_INFO_ALIGN must be a power of two >= 8"
+#endif
+#if AMPVQ_SYS_INFO_MAX_ENTRIES < 4 || AMPVQ_SYS_INFO_MAX_ENTRIES > 4096
+#error "AMPVQ_SYS_INFO_MAX_ENTRIES must be 4..4096"
+#endif
+
+#endif /* AMPVQ_CONFIG_H */

@@ -1,0 +1,110 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The posix port: two "cores" on one Linux machine.
+ *
+ * Threads mode: both cores are threads of one process. Each core has a view
+ * of the shared block (the two views may be two mappings of the same memory
+ * at different addresses), and each thread says which core it runs as.
+ *
+ * Processes mode: the main core is one process, the sub core another; the
+ * main core creates the shared memory (memfd), and esp_amp_start_subcore()
+ * starts the sub-core executable, which maps the same memory at a different
+ * address. The launchers (port/posix/launch_main.c, launch_sub.c) provide
+ * main() and call app_main() / subcore_main() (ampvq/app.h).
+ *
+ * In both modes each core has an "interrupt thread" that sleeps on a futex on
+ * the core's pending-bits word in shared memory; the peer's doorbell wakes it
+ * and it runs ampvq_sw_intr_dispatch() while holding the core's critical
+ * section lock (so ampvq_port_critical_enter() masks it, like disabling the
+ * interrupt on a real core).
+ */
+#ifndef AMPVQ_POSIX_H
+#define AMPVQ_POSIX_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Default size of the shared block the launchers and helpers create. */
+#define AMPVQ_POSIX_SHM_DEFAULT_SIZE (1u << 20)
+
+/**
+ * Create a shared-memory file (memfd) of `size` bytes, zero-filled. The
+ * last one created is what processes mode hands to the sub core.
+ * @return the file descriptor, or -1 (errno set)
+ */
+int ampvq_posix_shm_create(uint32_t size);
+
+/**
+ * Map `size` bytes of the shared-memory file `fd` read/write, shared.
+ * `avoid` (may be NULL) is an address the mapping must not start at, so that
+ * two views of the same memory are guaranteed to differ.
+ * @return the mapping, or NULL
+ */
+void *ampvq_posix_shm_map(int fd, uint32_t size, const void *avoid);
+
+/** Unmap a view made by ampvq_posix_shm_map(). */
+void ampvq_posix_shm_unmap(void *base, uint32_t size);
+
+/**
+ * Set core `core`'s view of shared memory in this process: its base address
+ * and size. Call before that core's esp_amp_init().
+ * @return 0, or -1 if core is not AMPVQ_CORE_MAIN/AMPVQ_CORE_SUB
+ */
+int ampvq_posix_attach(int core, void *base, uint32_t size);
+
+/** The calling thread runs as `core` from now on (thread-local). */
+void ampvq_posix_set_core(int core);
+
+/** Core that threads which never called ampvq_posix_set_core() run as. */
+void ampvq_posix_set_default_core(int core);
+
+/**
+ * Threads mode: what esp_amp_start_subcore() runs. It starts a thread that
+ * calls ampvq_posix_set_core(AMPVQ_CORE_SUB) and then entry(arg).
+ */
+void ampvq_posix_set_subcore_entry(int (*entry)(void *arg), void *arg);
+
+/**
+ * Processes mode: esp_amp_start_subcore() runs the executable `path` with
+ * the shared-memory fd inherited (environment AMPVQ_SHM_FD, AMPVQ_SHM_SIZE,
+ * AMPVQ_SHM_AVOID). Replaces any threads-mode entry.
+ */
+void ampvq_posix_set_subcore_exe(const char *path);
+
+/**
+ * Wait for the sub core started by esp_amp_start_subcore() to finish, at most
+ * `timeout_ms` (processes mode: the child is killed on time-out).
+ * @param rc receives the sub core's return value / exit status
+ * @return 0 when it finished, -1 on time-out, 1 if none was started
+ */
+int ampvq_posix_join_subcore(uint32_t timeout_ms, int *rc);
+
+/**
+ * Threads-mode convenience: create a shared block of `size` bytes mapped
+ * twice (main and sub views at different addresses) and attach both.
+ * @return 0 or -1
+ */
+int ampvq_posix_threads_setup(uint32_t size);
+
+/**
+ * Undo everything: stop the interrupt threads (each finishes its current
+ * dispatch), join a threads-mode sub core, detach and unmap the views made
+ * by ampvq_posix_threads_setup(). Safe to call more than once.
+ */
+void ampvq_posix_teardown(void);
+
+/**
+ * Test hook: number of times each core's interrupt thread has run
+ * ampvq_sw_intr_dispatch() since setup.
+ */
+uint64_t ampvq_posix_dispatch_count(int core);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AMPVQ_POSIX_H */

@@ -1,0 +1,439 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The posix port (see include/ampvq/posix.h). Each core's "interrupt" is a
+ * thread that sleeps on a futex on the core's pending-bits word in shared
+ * memory. The futexes are process-shared (not FUTEX_PRIVATE) because in
+ * processes mode waker and sleeper are different processes; the kernel keys
+ * them by the memory's inode and offset, so two mappings of one memfd at
+ * different addresses, in one process or two, still meet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ampvq/port.h"
+#include "ampvq/posix.h"
+#include "ampvq/shm_layout.h"
+
+typedef struct {
+    void *base;
+    uint32_t size;
+} view_t;
+
+typedef struct {
+    pthread_mutex_t lock; /* the core's "interrupts masked"; recursive */
+    pthread_t thread;
+    bool running;
+    _Atomic(uint32_t *) pending;
+    atomic_bool stop;
+    atomic_uint_fast64_t dispatches;
+} irq_t;
+
+static view_t views[2];
+static irq_t irqs[2];
+static _Thread_local int tls_core = -1;
+static atomic_int default_core = AMPVQ_CORE_MAIN;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Sub core: a thread (threads mode) or a child process (processes mode). */
+static int (*sub_entry)(void *);
+static void *sub_arg;
+static char sub_exe[PATH_MAX];
+static pthread_t sub_thread;
+static bool sub_thread_started;
+static atomic_bool sub_thread_done;
+static int sub_thread_rc;
+static pid_t sub_pid = -1;
+
+/* What ampvq_posix_threads_setup() created, for teardown; and the last
+ * memfd, which processes mode hands to the sub core. */
+static int setup_fd = -1;
+static int last_shm_fd = -1;
+
+static void init_once(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_init(&irqs[i].lock, &a);
+    }
+    pthread_mutexattr_destroy(&a);
+}
+
+static void futex_wait(uint32_t *word, uint32_t expected, long timeout_ns)
+{
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = timeout_ns};
+    syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
+}
+
+static void futex_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- port.h */
+
+int ampvq_port_core_id(void)
+{
+    return tls_core >= 0 ? tls_core : atomic_load(&default_core);
+}
+
+void *ampvq_port_shm_base(void)
+{
+    return views[ampvq_port_core_id() & 1].base;
+}
+
+uint32_t ampvq_port_shm_size(void)
+{
+    return views[ampvq_port_core_id() & 1].size;
+}
+
+static void *irq_main(void *arg)
+{
+    int core = (int)(intptr_t)arg;
+    irq_t *irq = &irqs[core];
+
+    tls_core = core;
+    while (!atomic_load(&irq->stop)) {
+        uint32_t *word = atomic_load(&irq->pending);
+        /* Acquire pairs with the peer's release RMW in esp_amp_sw_intr_trigger(). */
+        if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0) {
+            /* The kernel re-checks *word == 0 before sleeping, so a ring
+             * between our load and the wait is not lost. The time-out only
+             * bounds how long stop takes to be noticed. */
+            futex_wait(word, 0, 20 * 1000 * 1000);
+            continue;
+        }
+        pthread_mutex_lock(&irq->lock);
+        ampvq_sw_intr_dispatch();
+        atomic_fetch_add(&irq->dispatches, 1);
+        pthread_mutex_unlock(&irq->lock);
+    }
+    return NULL;
+}
+
+int ampvq_port_sw_intr_install(uint32_t *local_pending)
+{
+    int core = ampvq_port_core_id() & 1;
+    irq_t *irq = &irqs[core];
+    int rc = 0;
+
+    pthread_once(&once, init_once);
+    atomic_store(&irq->pending, local_pending);
+    pthread_mutex_lock(&state_lock);
+    if (!irq->running) {
+        atomic_store(&irq->stop, false);
+        rc = pthread_create(&irq->thread, NULL, irq_main, (void *)(intptr_t)core);
+        irq->running = rc == 0;
+    }
+    pthread_mutex_unlock(&state_lock);
+    return rc == 0 ? 0 : -1;
+}
+
+void ampvq_port_doorbell_ring(uint32_t *peer_pending)
+{
+    futex_wake(peer_pending);
+}
+
+uint32_t ampvq_port_critical_enter(void)
+{
+    pthread_once(&once, init_once);
+    pthread_mutex_lock(&irqs[ampvq_port_core_id() & 1].lock);
+    return 0;
+}
+
+void ampvq_port_critical_exit(uint32_t token)
+{
+    (void)token;
+    pthread_mutex_unlock(&irqs[ampvq_port_core_id() & 1].lock);
+}
+
+uint32_t ampvq_port_time_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+void ampvq_port_delay_us(uint32_t us)
+{
+    struct timespec ts = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static void *sub_thread_main(void *arg)
+{
+    (void)arg;
+    tls_core = AMPVQ_CORE_SUB;
+    sub_thread_rc = sub_entry(sub_arg);
+    atomic_store(&sub_thread_done, true);
+    return NULL;
+}
+
+static int spawn_sub_process(void)
+{
+    char fd_s[16], size_s[16], avoid_s[32];
+
+    snprintf(fd_s, sizeof(fd_s), "%d", last_shm_fd);
+    snprintf(size_s, sizeof(size_s), "%u", (unsigned)views[AMPVQ_CORE_MAIN].size);
+    snprintf(avoid_s, sizeof(avoid_s), "%p", views[AMPVQ_CORE_MAIN].base);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        /* A sub core must not outlive its main core. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) {
+            _exit(127);
+        }
+        setenv("AMPVQ_SHM_FD", fd_s, 1);
+        setenv("AMPVQ_SHM_SIZE", size_s, 1);
+        setenv("AMPVQ_SHM_AVOID", avoid_s, 1);
+        char *argv[] = {sub_exe, NULL};
+        execv(sub_exe, argv);
+        fprintf(stderr, "ampvq posix: cannot start sub core %s: %s\n", sub_exe, strerror(errno));
+        _exit(127);
+    }
+    sub_pid = pid;
+    return 0;
+}
+
+int ampvq_port_start_subcore(void)
+{
+    int rc = -1;
+
+    pthread_mutex_lock(&state_lock);
+    if (sub_exe[0] != '\0' && last_shm_fd >= 0 && sub_pid < 0) {
+        rc = spawn_sub_process();
+    } else if (sub_entry != NULL && !sub_thread_started) {
+        atomic_store(&sub_thread_done, false);
+        rc = pthread_create(&sub_thread, NULL, sub_thread_main, NULL) == 0 ? 0 : -1;
+        sub_thread_started = rc == 0;
+    }
+    pthread_mutex_unlock(&state_lock);
+    return rc;
+}
+
+void ampvq_port_cache_writeback(const void *addr, size_t len)
+{
+    (void)addr;
+    (void)len;
+}
+
+void ampvq_port_cache_invalidate(const void *addr, size_t len)
+{
+    (void)addr;
+    (void)len;
+}
+
+/* --------------------------------------------------------------- posix.h */
+
+int ampvq_posix_shm_create(uint32_t size)
+{
+    int fd = memfd_create("ampvq-shm", 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (ftruncate(fd, (off_t)size) != 0) {
+        close(fd);
+        return -1;
+    }
+    last_shm_fd = fd;
+    return fd;
+}
+
+void *ampvq_posix_shm_map(int fd, uint32_t size, const void *avoid)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    if (p == avoid) {
+        /* Map again while the first mapping holds that address, then drop it. */
+        void *q = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        munmap(p, size);
+        p = q == MAP_FAILED ? NULL : q;
+    }
+    return p;
+}
+
+void ampvq_posix_shm_unmap(void *base, uint32_t size)
+{
+    if (base != NULL) {
+        munmap(base, size);
+    }
+}
+
+int ampvq_posix_attach(int core, void *base, uint32_t size)
+{
+    if (core != AMPVQ_CORE_MAIN && core != AMPVQ_CORE_SUB) {
+        return -1;
+    }
+    views[core].base = base;
+    views[core].size = size;
+    return 0;
+}
+
+void ampvq_posix_set_core(int core)
+{
+    tls_core = core;
+}
+
+void ampvq_posix_set_default_core(int core)
+{
+    atomic_store(&default_core, core);
+}
+
+void ampvq_posix_set_subcore_entry(int (*entry)(void *arg), void *arg)
+{
+    sub_entry = entry;
+    sub_arg = arg;
+}
+
+void ampvq_posix_set_subcore_exe(const char *path)
+{
+    snprintf(sub_exe, sizeof(sub_exe), "%s", path != NULL ? path : "");
+}
+
+static int join_process(uint32_t timeout_ms, int *rc)
+{
+    uint32_t start = ampvq_port_time_ms();
+    int status = 0;
+
+    for (;;) {
+        pid_t r = waitpid(sub_pid, &status, WNOHANG);
+        if (r == sub_pid) {
+            break;
+        }
+        if (r < 0 || ampvq_port_time_ms() - start >= timeout_ms) {
+            kill(sub_pid, SIGKILL);
+            waitpid(sub_pid, &status, 0);
+            sub_pid = -1;
+            return -1;
+        }
+        ampvq_port_delay_us(1000);
+    }
+    sub_pid = -1;
+    if (rc != NULL) {
+        *rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    return 0;
+}
+
+static int join_thread(uint32_t timeout_ms, int *rc)
+{
+    uint32_t start = ampvq_port_time_ms();
+
+    while (!atomic_load(&sub_thread_done)) {
+        if (ampvq_port_time_ms() - start >= timeout_ms) {
+            return -1;
+        }
+        ampvq_port_delay_us(1000);
+    }
+    pthread_join(sub_thread, NULL);
+    sub_thread_started = false;
+    if (rc != NULL) {
+        *rc = sub_thread_rc;
+    }
+    return 0;
+}
+
+int ampvq_posix_join_subcore(uint32_t timeout_ms, int *rc)
+{
+    if (sub_pid > 0) {
+        return join_process(timeout_ms, rc);
+    }
+    if (sub_thread_started) {
+        return join_thread(timeout_ms, rc);
+    }
+    return 1;
+}
+
+int ampvq_posix_threads_setup(uint32_t size)
+{
+    int fd = ampvq_posix_shm_create(size);
+    if (fd < 0) {
+        return -1;
+    }
+    void *main_view = ampvq_posix_shm_map(fd, size, NULL);
+    void *sub_view = main_view != NULL ? ampvq_posix_shm_map(fd, size, main_view) : NULL;
+    if (sub_view == NULL) {
+        ampvq_posix_shm_unmap(main_view, size);
+        close(fd);
+        return -1;
+    }
+    setup_fd = fd;
+    ampvq_posix_attach(AMPVQ_CORE_MAIN, main_view, size);
+    ampvq_posix_attach(AMPVQ_CORE_SUB, sub_view, size);
+    ampvq_posix_set_default_core(AMPVQ_CORE_MAIN);
+    tls_core = AMPVQ_CORE_MAIN;
+    return 0;
+}
+
+void ampvq_posix_teardown(void)
+{
+    for (int i = 0; i < 2; i++) {
+        irq_t *irq = &irqs[i];
+        if (!irq->running) {
+            continue;
+        }
+        atomic_store(&irq->stop, true);
+        uint32_t *word = atomic_load(&irq->pending);
+        if (word != NULL) {
+            futex_wake(word);
+        }
+        pthread_join(irq->thread, NULL);
+        irq->running = false;
+        atomic_store(&irq->pending, NULL);
+        atomic_store(&irq->dispatches, 0);
+    }
+    if (sub_thread_started) {
+        pthread_join(sub_thread, NULL);
+        sub_thread_started = false;
+    }
+    if (sub_pid > 0) {
+        kill(sub_pid, SIGKILL);
+        waitpid(sub_pid, NULL, 0);
+        sub_pid = -1;
+    }
+    if (setup_fd >= 0) {
+        for (int i = 0; i < 2; i++) {
+            ampvq_posix_shm_unmap(views[i].base, views[i].size);
+        }
+        close(setup_fd);
+        if (last_shm_fd == setup_fd) {
+            last_shm_fd = -1;
+        }
+        setup_fd = -1;
+    }
+    memset(views, 0, sizeof(views));
+    sub_entry = NULL;
+    sub_arg = NULL;
+    sub_exe[0] = '\0';
+}
+
+uint64_t ampvq_posix_dispatch_count(int core)
+{
+    return atomic_load(&irqs[core & 1].dispatches);
+}

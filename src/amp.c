@@ -1,0 +1,50 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Bring-up and the ESP-AMP platform helpers, over the port.
+ */
+#include "esp_amp.h"
+#include "ampvq_priv.h"
+
+int esp_amp_init(void)
+{
+    int err = esp_amp_sys_info_init();
+
+    if (err == ESP_OK) {
+        err = esp_amp_sw_intr_init();
+    }
+    if (err == ESP_OK) {
+        err = esp_amp_event_init();
+    }
+    return err;
+}
+
+int esp_amp_start_subcore(void)
+{
+    if (ampvq_port_core_id() != AMPVQ_CORE_MAIN) {
+        return ESP_ERR_NOT_SUPPORTED;
+    }
+    return ampvq_port_start_subcore() == 0 ? ESP_OK : ESP_FAIL;
+}
+
+int esp_amp_platform_get_core_id(void)
+{
+    return ampvq_port_core_id();
+}
+
+void esp_amp_platform_delay_ms(uint32_t time)
+{
+    while (time-- > 0) {
+        ampvq_port_delay_us(1000);
+    }
+}
+
+void esp_amp_platform_delay_us(uint32_t time)
+{
+    ampvq_port_delay_us(time);
+}
+
+uint32_t esp_amp_platform_get_time_ms(void)
+{
+    return ampvq_port_time_ms();
+}

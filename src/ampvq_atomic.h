@@ -1,0 +1,39 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The one place in ampvq that names a memory order. Shared-memory fields
+ * are plain fixed-width integers (two separately built images must agree
+ * byte for byte, which C11 does not promise for _Atomic T); these wrappers
+ * over the GCC/Clang __atomic builtins are the only way the core touches
+ * them concurrently. Each call site says what it pairs with.
+ *
+ * On rv32imac the 16/32-bit loads and stores below compile to plain
+ * lh/lw/sh/sw with fences (no libatomic calls); the RMWs to amo* (A
+ * extension). On Cortex-M they are ldr/str with dmb, RMWs ldrex/strex.
+ */
+#ifndef AMPVQ_ATOMIC_H
+#define AMPVQ_ATOMIC_H
+
+#include <stdint.h>
+
+/* Read once, no ordering: the compiler may not re-load it later, so a check
+ * made on the value is a check on the value used. */
+#define AMPVQ_READ_ONCE(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+/* Write once, no ordering: the store is not torn or merged. */
+#define AMPVQ_WRITE_ONCE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* Later loads and stores stay after it: pairs with a peer's store_release. */
+#define AMPVQ_LOAD_ACQUIRE(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+/* Earlier loads and stores stay before it: pairs with a peer's load_acquire. */
+#define AMPVQ_STORE_RELEASE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+
+/* Read-modify-write for words both cores update (sw_intr pending bits and
+ * event bits, never the queue's data path). */
+#define AMPVQ_FETCH_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+#define AMPVQ_FETCH_AND(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
+#define AMPVQ_EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+
+/* Full fence: orders an earlier store before a later load. */
+#define AMPVQ_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+
+#endif /* AMPVQ_ATOMIC_H */
