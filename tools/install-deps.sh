@@ -14,6 +14,15 @@ if [ "$what" = test ]; then
   have_cmd clang || need+=(clang)
   [ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
   have_cmd pkg-config || need+=(pkg-config)
+  have_cmd spin || need+=(spin)
+  have_cmd valgrind || need+=(valgrind)
+  have_cmd qemu-system-riscv32 || need+=(qemu-system-misc)
+  have_cmd riscv64-unknown-elf-gcc || need+=(gcc-riscv64-unknown-elf)
+  have_cmd arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+fi
+if [ "$what" = riscv ]; then
+  have_cmd qemu-system-riscv32 || need+=(qemu-system-misc)
+  have_cmd riscv64-unknown-elf-gcc || need+=(gcc-riscv64-unknown-elf)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
