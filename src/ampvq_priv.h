@@ -14,6 +14,14 @@
 #include "ampvq/port.h"
 #include "ampvq/shm_layout.h"
 
+/* Zero-fill. The core includes no libc header (bare-metal toolchains such as
+ * Debian's riscv64-unknown-elf have none); GCC and Clang expect a freestanding
+ * environment to provide memset, which this may call for large sizes. */
+static inline void ampvq_zero(void *p, size_t n)
+{
+    __builtin_memset(p, 0, n);
+}
+
 /* This core's view of the region header; NULL if the port has no memory. */
 static inline ampvq_region_hdr_t *ampvq_region(void)
 {

@@ -20,8 +20,6 @@
  * buffers and a length must fit the item size, or the call reports
  * ESP_ERR_INVALID_RESPONSE and consumes the slot without handing it out.
  */
-#include <string.h>
-
 #include "esp_err.h"
 #include "esp_amp_queue.h"
 #include "ampvq_atomic.h"
@@ -123,7 +121,7 @@ static void advance(uint16_t *idx, uint8_t *wrap, uint16_t size)
 static void open_handle(esp_amp_queue_t *q, void *desc, void *buf, uint32_t buf_off, uint16_t len, uint32_t item_size,
                         esp_amp_queue_cb_t cb, void *priv, bool is_master)
 {
-    memset(q, 0, sizeof(*q));
+    *q = (esp_amp_queue_t){0};
     q->desc = (esp_amp_queue_desc_t *)desc;
     q->buf = (uint8_t *)buf;
     q->buf_off = buf_off;

@@ -6,8 +6,6 @@
  * with a release store. Readers acquire dir_count and check every field they
  * use against the region, because the other core can write all of it.
  */
-#include <string.h>
-
 #include "esp_err.h"
 #include "esp_amp_sys_info.h"
 #include "ampvq_atomic.h"
@@ -84,7 +82,7 @@ int esp_amp_sys_info_init(void)
     /* Withdraw the magic first so a sub core that looks while we rewrite
      * the header sees "not initialised" rather than a half-written one. */
     AMPVQ_STORE_RELEASE(&hdr->magic, 0u);
-    memset((uint8_t *)hdr + sizeof(hdr->magic), 0, DIR_END - sizeof(hdr->magic));
+    ampvq_zero((uint8_t *)hdr + sizeof(hdr->magic), DIR_END - sizeof(hdr->magic));
     hdr->version = AMPVQ_LAYOUT_VERSION;
     hdr->dir_capacity = AMPVQ_SYS_INFO_MAX_ENTRIES;
     hdr->region_size = shm_size;
@@ -150,7 +148,7 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
     e->reserved = 0;
     e->size = size;
     e->offset = next;
-    memset(ampvq_shm_ptr(next), 0, size);
+    ampvq_zero(ampvq_shm_ptr(next), size);
     /* Pairs with the LOAD_ACQUIRE in region_read(): entry and zeroed block
      * are visible before the entry is counted. */
     AMPVQ_STORE_RELEASE(&hdr->dir_count, v.count + 1u);
