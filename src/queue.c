@@ -118,17 +118,54 @@ static void advance(uint16_t *idx, uint8_t *wrap, uint16_t size)
     }
 }
 
-static void open_handle(esp_amp_queue_t *q, void *desc, void *buf, uint32_t buf_off, uint16_t len, uint32_t item_size,
-                        esp_amp_queue_cb_t cb, void *priv, bool is_master)
+/* [off, off + len) lies inside [lo, hi) and off is 4-byte aligned. */
+static bool area_ok(uint32_t off, uint64_t len, uint32_t lo, uint32_t hi)
 {
+    return (off & 3u) == 0 && off >= lo && (uint64_t)off + len <= hi;
+}
+
+/*
+ * Open a handle on the queue in block `b` from its header. Both init paths
+ * come here, so the main core builds its handle from the very bytes the sub
+ * core will check. The header is read once and checked against the block;
+ * afterwards only the private copy in the handle is used.
+ */
+static int open_from_block(esp_amp_queue_t *q, const ampvq_block_t *b, esp_amp_queue_cb_t cb, void *priv,
+                           bool is_master)
+{
+    if (b->size < sizeof(ampvq_queue_hdr_t)) {
+        return ESP_ERR_INVALID_RESPONSE;
+    }
+    ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b->ptr;
+    cache_invalidate(hdr, sizeof(*hdr));
+    /* Pairs with the STORE_RELEASE of len in esp_amp_queue_main_init(). */
+    uint32_t len = AMPVQ_LOAD_ACQUIRE(&hdr->len);
+    if (len == 0) {
+        return ESP_ERR_NOT_FOUND;
+    }
+    uint32_t item = AMPVQ_READ_ONCE(&hdr->item_size);
+    uint32_t desc_off = AMPVQ_READ_ONCE(&hdr->desc_off);
+    uint32_t buf_off = AMPVQ_READ_ONCE(&hdr->buf_off);
+
+    uint32_t lo = b->offset + (uint32_t)sizeof(ampvq_queue_hdr_t);
+    uint32_t hi = b->offset + b->size;
+    uint64_t desc_bytes = (uint64_t)len * sizeof(esp_amp_queue_desc_t);
+    uint64_t buf_bytes = (uint64_t)len * item;
+    bool ok = (len & (len - 1u)) == 0 && len <= AMPVQ_QUEUE_LEN_MAX && item != 0 && (item & 3u) == 0 &&
+              area_ok(desc_off, desc_bytes, lo, hi) && area_ok(buf_off, buf_bytes, lo, hi) &&
+              ((uint64_t)desc_off + desc_bytes <= buf_off || (uint64_t)buf_off + buf_bytes <= desc_off);
+    if (!ok) {
+        return ESP_ERR_INVALID_RESPONSE;
+    }
+
     *q = (esp_amp_queue_t){0};
-    q->desc = (esp_amp_queue_desc_t *)desc;
-    q->buf = (uint8_t *)buf;
+    q->desc = (esp_amp_queue_desc_t *)ampvq_shm_ptr(desc_off);
+    q->buf = (uint8_t *)ampvq_shm_ptr(buf_off);
     q->buf_off = buf_off;
-    q->item_size = item_size;
-    q->slot_shift = (uint8_t)__builtin_ctz(item_size);
-    q->slot_inv = odd_inverse(item_size >> q->slot_shift);
-    q->size = len;
+    q->item_size = item;
+    q->slot_shift = (uint8_t)__builtin_ctz(item);
+    q->slot_inv = odd_inverse(item >> q->slot_shift);
+    q->size = (uint16_t)len;
     q->head_wrap = 1;
     q->tail_wrap = 1;
     q->master = is_master;
@@ -139,6 +176,7 @@ static void open_handle(esp_amp_queue_t *q, void *desc, void *buf, uint32_t buf_
     }
     q->priv_data = priv;
     q->init_tag = tag_of(q);
+    return ESP_OK;
 }
 
 int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
@@ -181,19 +219,11 @@ int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t
     hdr->desc_off = desc_off;
     hdr->buf_off = buf_off;
     cache_writeback(b.ptr, b.size);
-    /* Pairs with the LOAD_ACQUIRE of len in esp_amp_queue_sub_init(): a
-     * non-zero len means header and descriptors are complete. */
+    /* Pairs with the LOAD_ACQUIRE of len in open_from_block(): a non-zero
+     * len means header and descriptors are complete. */
     AMPVQ_STORE_RELEASE(&hdr->len, (uint16_t)len);
     cache_writeback(&hdr->len, sizeof(hdr->len));
-
-    open_handle(queue, desc, ampvq_shm_ptr(buf_off), buf_off, (uint16_t)len, item, cb_func, priv_data, is_master);
-    return ESP_OK;
-}
-
-/* [off, off + len) lies inside [lo, hi) and off is 4-byte aligned. */
-static bool area_ok(uint32_t off, uint64_t len, uint32_t lo, uint32_t hi)
-{
-    return (off & 3u) == 0 && off >= lo && (uint64_t)off + len <= hi;
+    return open_from_block(queue, &b, cb_func, priv_data, is_master);
 }
 
 int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
@@ -207,33 +237,7 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     if (err != ESP_OK) {
         return err == ESP_ERR_INVALID_STATE ? ESP_ERR_NOT_FOUND : err;
     }
-    if (b.size < sizeof(ampvq_queue_hdr_t)) {
-        return ESP_ERR_INVALID_RESPONSE;
-    }
-    ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b.ptr;
-    cache_invalidate(hdr, sizeof(*hdr));
-    /* Pairs with the STORE_RELEASE of len in esp_amp_queue_main_init(). */
-    uint32_t len = AMPVQ_LOAD_ACQUIRE(&hdr->len);
-    if (len == 0) {
-        return ESP_ERR_NOT_FOUND;
-    }
-    uint32_t item = AMPVQ_READ_ONCE(&hdr->item_size);
-    uint32_t desc_off = AMPVQ_READ_ONCE(&hdr->desc_off);
-    uint32_t buf_off = AMPVQ_READ_ONCE(&hdr->buf_off);
-
-    uint32_t lo = b.offset + (uint32_t)sizeof(ampvq_queue_hdr_t);
-    uint32_t hi = b.offset + b.size;
-    uint64_t desc_bytes = (uint64_t)len * sizeof(esp_amp_queue_desc_t);
-    uint64_t buf_bytes = (uint64_t)len * item;
-    bool ok = (len & (len - 1u)) == 0 && len <= AMPVQ_QUEUE_LEN_MAX && item != 0 && (item & 3u) == 0 &&
-              area_ok(desc_off, desc_bytes, lo, hi) && area_ok(buf_off, buf_bytes, lo, hi) &&
-              ((uint64_t)desc_off + desc_bytes <= buf_off || (uint64_t)buf_off + buf_bytes <= desc_off);
-    if (!ok) {
-        return ESP_ERR_INVALID_RESPONSE;
-    }
-    open_handle(queue, ampvq_shm_ptr(desc_off), ampvq_shm_ptr(buf_off), buf_off, (uint16_t)len, item, cb_func,
-                priv_data, is_master);
-    return ESP_OK;
+    return open_from_block(queue, &b, cb_func, priv_data, is_master);
 }
 
 int esp_amp_queue_alloc_try(esp_amp_queue_t *queue, void **buffer, uint16_t size)
