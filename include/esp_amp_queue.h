@@ -47,20 +47,20 @@ typedef int (*esp_amp_queue_cb_t)(void *);
  * fields are internal and may change between versions.
  */
 typedef struct esp_amp_queue_t {
-    esp_amp_queue_desc_t *desc; /**< this core's view of the descriptor table */
-    uint8_t *buf;               /**< this core's view of the first buffer */
-    uint32_t buf_off;           /**< shared-memory offset of the first buffer */
-    uint32_t item_size;         /**< bytes per buffer (multiple of 4) */
-    uint32_t slot_inv;          /**< inverse of item_size's odd factor mod 2^32 */
-    uint8_t slot_shift;         /**< item_size's power-of-two factor */
-    uint8_t head_wrap;          /**< wrap counter of head */
-    uint8_t tail_wrap;          /**< wrap counter of tail */
-    bool master;                /**< role on this queue */
-    uint16_t size;              /**< slots (power of two) */
-    uint16_t head;              /**< next slot to alloc (master) / recv (remote) */
-    uint16_t tail;              /**< next slot to send (master) / free into (remote) */
-    uint16_t outstanding;       /**< buffers the application holds */
-    uint32_t init_tag;          /**< set by init; guards against use uninitialised */
+    esp_amp_queue_desc_t *desc;     /**< this core's view of the descriptor table */
+    uint8_t *buf;                   /**< this core's view of the first buffer */
+    uint32_t buf_off;               /**< shared-memory offset of the first buffer */
+    uint32_t item_size;             /**< bytes per buffer (multiple of 4) */
+    uint32_t slot_inv;              /**< inverse of item_size's odd factor mod 2^32 */
+    uint8_t slot_shift;             /**< item_size's power-of-two factor */
+    uint8_t head_wrap;              /**< wrap counter of head */
+    uint8_t tail_wrap;              /**< wrap counter of tail */
+    bool master;                    /**< role on this queue */
+    uint16_t size;                  /**< slots (power of two) */
+    uint16_t head;                  /**< next slot to alloc (master) / recv (remote) */
+    uint16_t tail;                  /**< next slot to send (master) / free into (remote) */
+    uint16_t outstanding;           /**< buffers the application holds */
+    uint32_t init_tag;              /**< set by init; guards against use uninitialised */
     esp_amp_queue_cb_t callback_fc; /**< remote: run when the peer sends */
     esp_amp_queue_cb_t notify_fc;   /**< master: run after every send */
     void *priv_data;

@@ -29,9 +29,9 @@
 
 /* Read-modify-write for words both cores update (sw_intr pending bits and
  * event bits, never the queue's data path). */
-#define AMPVQ_FETCH_OR(p, v) __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
+#define AMPVQ_FETCH_OR(p, v)  __atomic_fetch_or((p), (v), __ATOMIC_ACQ_REL)
 #define AMPVQ_FETCH_AND(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
-#define AMPVQ_EXCHANGE(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define AMPVQ_EXCHANGE(p, v)  __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
 /* Full fence: orders an earlier store before a later load. */
 #define AMPVQ_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)

@@ -28,20 +28,20 @@ extern "C" {
 /** One sys_info directory entry. An entry is valid once its index is below
  *  ampvq_region_hdr_t::dir_count (published with a release store). */
 typedef struct ampvq_sys_info_entry_t {
-    uint16_t id;      /**< esp_amp_sys_info_id_t */
+    uint16_t id; /**< esp_amp_sys_info_id_t */
     uint16_t reserved;
-    uint32_t size;    /**< bytes in the block */
-    uint32_t offset;  /**< block start, from the shared-memory base */
+    uint32_t size;   /**< bytes in the block */
+    uint32_t offset; /**< block start, from the shared-memory base */
 } ampvq_sys_info_entry_t;
 
 /** Region header at offset 0 of shared memory, followed directly by
  *  dir_capacity directory entries. Only the main core writes it. */
 typedef struct ampvq_region_hdr_t {
-    uint32_t magic;            /**< AMPVQ_REGION_MAGIC once initialised */
-    uint16_t version;          /**< AMPVQ_LAYOUT_VERSION */
-    uint16_t dir_capacity;     /**< entries that follow this header */
-    uint32_t region_size;      /**< bytes of shared memory in use, from offset 0 */
-    uint32_t dir_count;        /**< valid entries; release-published by the main core */
+    uint32_t magic;              /**< AMPVQ_REGION_MAGIC once initialised */
+    uint16_t version;            /**< AMPVQ_LAYOUT_VERSION */
+    uint16_t dir_capacity;       /**< entries that follow this header */
+    uint32_t region_size;        /**< bytes of shared memory in use, from offset 0 */
+    uint32_t dir_count;          /**< valid entries; release-published by the main core */
     uint32_t sw_intr_pending[2]; /**< pending software-interrupt bits, indexed by core */
     uint32_t reserved[2];
 } ampvq_region_hdr_t;
@@ -49,19 +49,19 @@ typedef struct ampvq_region_hdr_t {
 /** Header of a queue's sys_info block: then `len` descriptors at desc_off,
  *  then `len * item_size` bytes of buffers at buf_off. */
 typedef struct ampvq_queue_hdr_t {
-    uint16_t len;        /**< slots, a power of two 1..32768; 0 until initialised */
-    uint16_t item_size;  /**< bytes per buffer, a multiple of 4 */
-    uint32_t desc_off;   /**< descriptor table, from the shared-memory base */
-    uint32_t buf_off;    /**< first buffer, from the shared-memory base */
+    uint16_t len;       /**< slots, a power of two 1..32768; 0 until initialised */
+    uint16_t item_size; /**< bytes per buffer, a multiple of 4 */
+    uint32_t desc_off;  /**< descriptor table, from the shared-memory base */
+    uint32_t buf_off;   /**< first buffer, from the shared-memory base */
 } ampvq_queue_hdr_t;
 
 /** One slot of the descriptor table (ESP-AMP's name and bytes). The peer may
  *  rewrite it at any moment: readers load flags with acquire, then copy addr
  *  and len once and check the copy. */
 typedef struct esp_amp_queue_desc_t {
-    uint32_t addr;   /**< buffer, as an offset from the shared-memory base */
-    uint16_t len;    /**< bytes of payload (meaningful on send) */
-    uint16_t flags;  /**< AMPVQ_DESC_F_AVAIL / AMPVQ_DESC_F_USED */
+    uint32_t addr;  /**< buffer, as an offset from the shared-memory base */
+    uint16_t len;   /**< bytes of payload (meaningful on send) */
+    uint16_t flags; /**< AMPVQ_DESC_F_AVAIL / AMPVQ_DESC_F_USED */
 } esp_amp_queue_desc_t;
 
 /** Descriptor flag bits (packed-virtqueue style, one wrap counter each). */
