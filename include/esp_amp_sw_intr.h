@@ -60,8 +60,11 @@ typedef int (*esp_amp_sw_intr_handler_t)(void *arg);
 
 /**
  * @brief Set up this core's software interrupt: clears this core's handler
- *        table and pending bits and arms the port's interrupt. Called by
- *        esp_amp_init(); needs esp_amp_sys_info_init() first.
+ *        table and arms the port's interrupt. Called by esp_amp_init();
+ *        needs esp_amp_sys_info_init() first. Pending bits are kept (the
+ *        main core's esp_amp_sys_info_init() zeroes them), so a trigger the
+ *        peer sent before this core was ready runs the handlers registered
+ *        later, at the next dispatch.
  * @retval ESP_OK                ready
  * @retval ESP_ERR_INVALID_STATE shared memory not initialised
  * @retval ESP_FAIL              the port could not install the interrupt

@@ -71,7 +71,9 @@ void ampvq_posix_set_subcore_entry(int (*entry)(void *arg), void *arg);
 /**
  * Processes mode: esp_amp_start_subcore() runs the executable `path` with
  * the shared-memory fd inherited (environment AMPVQ_SHM_FD, AMPVQ_SHM_SIZE,
- * AMPVQ_SHM_AVOID). Replaces any threads-mode entry.
+ * AMPVQ_SHM_AVOID). Replaces any threads-mode entry. The child is killed
+ * (PR_SET_PDEATHSIG) when the thread that called esp_amp_start_subcore()
+ * exits, so call it from a thread that lives as long as the main core.
  */
 void ampvq_posix_set_subcore_exe(const char *path);
 
