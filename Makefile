@@ -6,7 +6,7 @@ DEMO_COUNT ?= 16
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps demo test test-default test-asan test-tsan install clean
+.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -20,6 +20,14 @@ demo:
 	cmake -S . -B $(BUILD) -DAMPVQ_DEMO_COUNT=$(DEMO_COUNT) $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS) --target virtqueue virtqueue-sub >/dev/null
 	$(BUILD)/examples/virtqueue
+
+# The same example as bare-metal firmware on QEMU's riscv virt machine, two
+# harts (port/riscv-virt). QEMU's exit status is the firmware's.
+demo-riscv:
+	@tools/install-deps.sh riscv
+	cmake -S . -B $(BUILD)-riscv -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/toolchain-riscv-virt.cmake -DAMPVQ_DEMO_COUNT=$(DEMO_COUNT) >/dev/null
+	cmake --build $(BUILD)-riscv -j $(JOBS) --target virtqueue >/dev/null
+	timeout --foreground 60 qemu-system-riscv32 -machine virt -smp 2 -bios none -nographic -kernel $(BUILD)-riscv/examples/virtqueue.elf </dev/null
 
 # Every test: a plain build, then AddressSanitizer+UBSan, then ThreadSanitizer
 # (which runs the tests labelled "tsan").

@@ -96,8 +96,12 @@ static void raise_on(int core, uint32_t id)
     /* Release: what the caller wrote before triggering (e.g. a descriptor)
      * is visible to the handlers, which take the bit with the acquire half
      * of the EXCHANGE in ampvq_sw_intr_dispatch(). */
-    AMPVQ_FETCH_OR(word, 1u << id);
-    ampvq_port_doorbell_ring(word);
+    /* Ring only when the word was empty: a non-zero word means an earlier
+     * setter has rung (or is about to), and the dispatch that ring causes
+     * swaps out our bit too. Saves a doorbell per coalesced trigger. */
+    if (AMPVQ_FETCH_OR(word, 1u << id) == 0) {
+        ampvq_port_doorbell_ring(word);
+    }
 }
 
 void esp_amp_sw_intr_trigger(esp_amp_sw_intr_id_t intr_id)

@@ -40,16 +40,21 @@ uint32_t ampvq_port_shm_size(void);
  * with this core's pending-bits word in shared memory. From then on, when the
  * word may have become non-zero (the peer rang the doorbell), the port calls
  * ampvq_sw_intr_dispatch() in interrupt context on this core. A ring that
- * arrives while the dispatch runs must lead to another dispatch.
+ * arrives while the dispatch runs must lead to another dispatch, and if the
+ * word is already non-zero at install (the peer triggered before this core
+ * was ready; its ring may have been lost) a dispatch must follow soon: the
+ * core rings only on the word's 0 -> non-0 edge.
  * @return 0 on success, non-zero if the interrupt cannot be installed.
  */
 int ampvq_port_sw_intr_install(uint32_t *local_pending);
 
 /**
- * Ring the peer's doorbell. The core has already set bits in
- * `peer_pending` (the peer's pending word) with a release RMW. ISR-safe.
+ * Ring the doorbell of the core that owns `pending`: the peer for a trigger,
+ * this core itself when the core catches up on work that arrived before a
+ * handler existed. The core has already set bits in the word with a release
+ * RMW, and rings only when the word was empty before. ISR-safe.
  */
-void ampvq_port_doorbell_ring(uint32_t *peer_pending);
+void ampvq_port_doorbell_ring(uint32_t *pending);
 
 /** Mask this core's software interrupt (and anything else the port needs)
  *  and return a token for ampvq_port_critical_exit(). Nests. */

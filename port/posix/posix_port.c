@@ -148,9 +148,9 @@ int ampvq_port_sw_intr_install(uint32_t *local_pending)
     return rc == 0 ? 0 : -1;
 }
 
-void ampvq_port_doorbell_ring(uint32_t *peer_pending)
+void ampvq_port_doorbell_ring(uint32_t *pending)
 {
-    futex_wake(peer_pending);
+    futex_wake(pending);
 }
 
 uint32_t ampvq_port_critical_enter(void)

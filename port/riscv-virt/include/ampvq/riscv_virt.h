@@ -1,0 +1,44 @@
+/*
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Extras of the riscv-virt port (bare metal, QEMU `virt`, two harts) for
+ * firmware and tests that want more than include/ampvq/port.h: the raw
+ * machine timer, the exit device and the interrupt counters. Portable
+ * applications do not need this header.
+ */
+#ifndef AMPVQ_RISCV_VIRT_H
+#define AMPVQ_RISCV_VIRT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Frequency of the CLINT's mtime on QEMU `virt`. */
+#define AMPVQ_RISCV_MTIME_HZ 10000000u
+
+/** Raw 64-bit machine timer (CLINT mtime), AMPVQ_RISCV_MTIME_HZ ticks per
+ *  second, shared by both harts. Any context. */
+uint64_t ampvq_riscv_mtime(void);
+
+/**
+ * Stop the machine through the sifive_test device: QEMU exits with status
+ * `code` (0 = pass; other values are reduced to 1..255). Any hart, any
+ * context; does not return.
+ */
+_Noreturn void ampvq_riscv_exit(int code);
+
+/** Software interrupts this hart's trap handler has taken (one
+ *  ampvq_sw_intr_dispatch() each) since reset. */
+uint32_t ampvq_riscv_dispatch_count(int core);
+
+/** Exit statuses the port itself produces, beside the application's own. */
+#define AMPVQ_RISCV_EXIT_SUB_TIMEOUT 3 /**< sub core still running at the end */
+#define AMPVQ_RISCV_EXIT_TRAP        4 /**< unexpected exception or interrupt */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AMPVQ_RISCV_VIRT_H */
