@@ -17,10 +17,13 @@ extern "C" {
 
 /**
  * @brief Create the event word `sysinfo_id` (main core only).
- * @retval ESP_OK                created
- * @retval ESP_ERR_INVALID_STATE id already taken, or region not initialised
- * @retval ESP_ERR_NO_MEM        no room in shared memory or the directory
- * @retval ESP_ERR_NOT_SUPPORTED called on the sub core
+ * @retval ESP_OK                   created
+ * @retval ESP_ERR_INVALID_ARG      sysinfo_id 0xffff
+ * @retval ESP_ERR_INVALID_STATE    id already taken, or region not initialised
+ * @retval ESP_ERR_NO_MEM           no room in shared memory or the directory
+ * @retval ESP_ERR_NOT_SUPPORTED    called on the sub core
+ * @retval ESP_ERR_INVALID_RESPONSE the directory in shared memory has been
+ *                                  overwritten (nothing is allocated)
  */
 int esp_amp_event_create(uint16_t sysinfo_id);
 

@@ -83,13 +83,16 @@ typedef struct esp_amp_queue_t {
  * @param is_master       this core's role on the queue
  * @param sysinfo_id      id of the queue's block
  *
- * @retval ESP_OK                ready
- * @retval ESP_ERR_INVALID_ARG   queue NULL, queue_len 0 or above 32768
- * @retval ESP_ERR_INVALID_SIZE  queue_item_size 0 or above 65532
- * @retval ESP_ERR_INVALID_STATE sysinfo_id already taken, or esp_amp_init()
- *                               not done
- * @retval ESP_ERR_NO_MEM        not enough shared memory or directory entries
- * @retval ESP_ERR_NOT_SUPPORTED called on the sub core
+ * @retval ESP_OK                   ready
+ * @retval ESP_ERR_INVALID_ARG      queue NULL, queue_len 0 or above 32768,
+ *                                  or sysinfo_id 0xffff
+ * @retval ESP_ERR_INVALID_SIZE     queue_item_size 0 or above 65532
+ * @retval ESP_ERR_INVALID_STATE    sysinfo_id already taken, or esp_amp_init()
+ *                                  not done
+ * @retval ESP_ERR_NO_MEM           not enough shared memory or directory entries
+ * @retval ESP_ERR_NOT_SUPPORTED    called on the sub core
+ * @retval ESP_ERR_INVALID_RESPONSE the directory in shared memory has been
+ *                                  overwritten (nothing is allocated)
  */
 int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
                             esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,

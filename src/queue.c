@@ -45,7 +45,8 @@
 static uint32_t tag_of(const esp_amp_queue_t *q)
 {
     /* Mixing in the address also rejects a handle that was copied. */
-    return QUEUE_TAG ^ (uint32_t)(uintptr_t)q;
+    uint64_t a = (uint64_t)(uintptr_t)q;
+    return QUEUE_TAG ^ (uint32_t)a ^ (uint32_t)(a >> 32);
 }
 
 static void cache_writeback(const void *p, size_t len)
