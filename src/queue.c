@@ -297,8 +297,10 @@ int esp_amp_queue_send_try(esp_amp_queue_t *queue, void *buffer, uint16_t size)
     }
     cache_writeback(buffer, size);
     esp_amp_queue_desc_t *d = &queue->desc[queue->tail];
-    AMPVQ_WRITE_ONCE(&d->addr, queue->buf_off + off);
-    AMPVQ_WRITE_ONCE(&d->len, size);
+    /* Plain stores: the remote reads addr and len only after acquiring the
+     * flags released below, so it cannot see them half-written. */
+    d->addr = queue->buf_off + off;
+    d->len = size;
     /* Pairs with the LOAD_ACQUIRE in esp_amp_queue_recv_try(): payload, addr
      * and len are visible before the slot shows as available. */
     AMPVQ_STORE_RELEASE(&d->flags, FLAGS_SENT(queue->tail_wrap));
@@ -362,7 +364,7 @@ int esp_amp_queue_free_try(esp_amp_queue_t *queue, void *buffer)
     /* The remote may have written into the buffer (in-place replies). */
     cache_writeback(buffer, queue->item_size);
     esp_amp_queue_desc_t *d = &queue->desc[queue->tail];
-    AMPVQ_WRITE_ONCE(&d->addr, queue->buf_off + off);
+    d->addr = queue->buf_off + off; /* read by the master only after acquiring the flags */
     /* Pairs with the LOAD_ACQUIRE in esp_amp_queue_alloc_try(): our last
      * access to the buffer happens before the master reuses it. */
     AMPVQ_STORE_RELEASE(&d->flags, FLAGS_FREED(queue->tail_wrap));
