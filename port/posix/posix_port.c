@@ -67,6 +67,19 @@ static pid_t sub_pid = -1;
 static int setup_fd = -1;
 static int last_shm_fd = -1;
 
+/* Test hooks (posix.h): doorbell drops. `fault_armed` is the only thing the
+ * doorbell looks at when no fault is set, so the normal path costs one
+ * well-predicted branch on a read-mostly flag. Counters are per ringing core
+ * (index = core id) so that the processes form can report each side's. */
+static atomic_bool fault_armed;
+static atomic_uint fault_drop_pct;
+static atomic_uint_fast64_t fault_seed;
+static atomic_uint_fast64_t fault_ring_seq;  /* rings so far, all cores: the PRNG's input */
+static atomic_uint_fast64_t fault_rings[2];   /* rings made, per ringing core */
+static atomic_uint_fast64_t fault_dropped[2]; /* ... of which dropped */
+static atomic_uint_fast64_t fault_rechecks[2]; /* per receiving core: dispatches
+                                                * that a time-out, not a ring, started */
+
 static void init_once(void)
 {
     pthread_mutexattr_t a;
@@ -78,10 +91,11 @@ static void init_once(void)
     pthread_mutexattr_destroy(&a);
 }
 
-static void futex_wait(uint32_t *word, uint32_t expected, long timeout_ns)
+/* @return true when the wait ended by time-out (not a wake or a changed word) */
+static bool futex_wait(uint32_t *word, uint32_t expected, long timeout_ns)
 {
     struct timespec ts = {.tv_sec = 0, .tv_nsec = timeout_ns};
-    syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0);
+    return syscall(SYS_futex, word, FUTEX_WAIT, expected, &ts, NULL, 0) != 0 && errno == ETIMEDOUT;
 }
 
 static void futex_wake(uint32_t *word)
@@ -110,6 +124,7 @@ static void *irq_main(void *arg)
 {
     int core = (int)(intptr_t)arg;
     irq_t *irq = &irqs[core];
+    bool timed_out = false;
 
     tls_core = core;
     while (!atomic_load(&irq->stop)) {
@@ -117,11 +132,18 @@ static void *irq_main(void *arg)
         /* Acquire pairs with the peer's release RMW in esp_amp_sw_intr_trigger(). */
         if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == 0) {
             /* The kernel re-checks *word == 0 before sleeping, so a ring
-             * between our load and the wait is not lost. The time-out only
-             * bounds how long stop takes to be noticed. */
-            futex_wait(word, 0, 20 * 1000 * 1000);
+             * between our load and the wait is not lost. The time-out
+             * bounds how long stop takes to be noticed and, because the
+             * loop then looks at the word again, how long a lost ring can
+             * delay a dispatch: the bits stay set until a dispatch takes
+             * them, and the next look finds them. */
+            timed_out = futex_wait(word, 0, AMPVQ_POSIX_RECHECK_MS * 1000 * 1000);
             continue;
         }
+        if (timed_out && atomic_load_explicit(&fault_armed, memory_order_relaxed)) {
+            atomic_fetch_add(&fault_rechecks[core], 1);
+        }
+        timed_out = false;
         pthread_mutex_lock(&irq->lock);
         ampvq_sw_intr_dispatch();
         atomic_fetch_add(&irq->dispatches, 1);
@@ -148,8 +170,39 @@ int ampvq_port_sw_intr_install(uint32_t *local_pending)
     return rc == 0 ? 0 : -1;
 }
 
+/* splitmix64's finaliser: the drop decision of ring n is a pure function
+ * of (seed, n), so a run is reproducible up to the order of the rings. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9u;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebu;
+    x ^= x >> 31;
+    return x;
+}
+
+/* The fault path, out of line so the doorbell stays small. Lock-free: rings
+ * come from several threads (tasks and interrupt threads of both cores). */
+static __attribute__((noinline)) bool fault_drop_ring(void)
+{
+    int core = ampvq_port_core_id() & 1;
+    uint64_t n = atomic_fetch_add(&fault_ring_seq, 1);
+    uint64_t seed = atomic_load_explicit(&fault_seed, memory_order_relaxed);
+    bool drop = mix64(seed + n * 0x9e3779b97f4a7c15u) % 100u < atomic_load(&fault_drop_pct);
+
+    atomic_fetch_add(&fault_rings[core], 1);
+    if (drop) {
+        atomic_fetch_add(&fault_dropped[core], 1);
+    }
+    return drop;
+}
+
 void ampvq_port_doorbell_ring(uint32_t *pending)
 {
+    if (__builtin_expect(atomic_load_explicit(&fault_armed, memory_order_relaxed), 0) && fault_drop_ring()) {
+        return; /* lost on purpose: the bits stay set in *pending */
+    }
     futex_wake(pending);
 }
 
@@ -428,6 +481,7 @@ void ampvq_posix_teardown(void)
         setup_fd = -1;
     }
     memset(views, 0, sizeof(views));
+    ampvq_posix_fault_off();
     sub_entry = NULL;
     sub_arg = NULL;
     sub_exe[0] = '\0';
@@ -436,4 +490,58 @@ void ampvq_posix_teardown(void)
 uint64_t ampvq_posix_dispatch_count(int core)
 {
     return atomic_load(&irqs[core & 1].dispatches);
+}
+
+/* ------------------------------------------------------- fault test hooks */
+
+void ampvq_posix_fault_doorbell_drop(uint32_t percent, uint64_t seed)
+{
+    atomic_store(&fault_drop_pct, percent > 100u ? 100u : percent);
+    atomic_store(&fault_seed, seed);
+    atomic_store(&fault_ring_seq, 0);
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&fault_rings[i], 0);
+        atomic_store(&fault_dropped[i], 0);
+        atomic_store(&fault_rechecks[i], 0);
+    }
+    atomic_store(&fault_armed, true);
+}
+
+void ampvq_posix_fault_off(void)
+{
+    atomic_store(&fault_armed, false);
+    atomic_store(&fault_drop_pct, 0u);
+}
+
+void ampvq_posix_fault_stats(int core, ampvq_posix_fault_stats_t *st)
+{
+    st->rings = atomic_load(&fault_rings[core & 1]);
+    st->dropped = atomic_load(&fault_dropped[core & 1]);
+    st->rechecks = atomic_load(&fault_rechecks[core & 1]);
+}
+
+int ampvq_posix_fault_spurious(int core, uint32_t bits)
+{
+    irq_t *irq = &irqs[core & 1];
+    uint32_t *word = atomic_load(&irq->pending);
+
+    if (word == NULL) {
+        return -1;
+    }
+    if (bits != 0) {
+        /* As a stray trigger would: release RMW, then the doorbell (never
+         * dropped, never counted: it is not one of the core's rings). */
+        __atomic_fetch_or(word, bits, __ATOMIC_ACQ_REL);
+        futex_wake(word);
+        return 0;
+    }
+    /* An interrupt with nothing new: a dispatch on this thread, as `core`
+     * and with its interrupt masked, as the interrupt thread would run it. */
+    int saved = tls_core;
+    pthread_mutex_lock(&irq->lock);
+    tls_core = core & 1;
+    ampvq_sw_intr_dispatch();
+    tls_core = saved;
+    pthread_mutex_unlock(&irq->lock);
+    return 0;
 }

@@ -13,6 +13,13 @@
  * the master then checks that every buffer came back. Any failure prints a
  * line starting with "FAIL" and makes the main core exit non-zero; a bounded
  * watchdog turns a hang into such a failure.
+ *
+ * The same engine runs the fault tests (tests/faults): up to
+ * STRESS_QUEUES_MAX queues at once, each with its own task per core and its
+ * own seed, sharing fewer software-interrupt ids than queues; a remote that
+ * stalls; and the posix port's fault hooks (lost doorbells, spurious
+ * interrupts). With those knobs at their defaults a run is what it always
+ * was: one queue, no clock reads per message, no hooks armed.
  */
 #ifndef STRESS_H
 #define STRESS_H
@@ -44,10 +51,23 @@ typedef struct {
     uint32_t timeout_s;    /* watchdog: the whole run */
     uint32_t stall_s;      /* watchdog: no message sent or received for this long */
     uint32_t one_view;     /* threads form: both cores use one mapping */
+    /* Several queues and the faults of tests/faults (0 / 1 = off). */
+    uint32_t queues;       /* queue pairs run at once, 1..STRESS_QUEUES_MAX */
+    uint32_t intr_ids;     /* software-interrupt ids the queues share, 1..STRESS_QUEUES_MAX */
+    uint32_t both_dirs;    /* queues > 1: odd queues send the other way */
+    uint32_t pause_every;  /* remote stalls after every N messages ... */
+    uint32_t pause_ms;     /* ... for this long, holding what it has */
+    uint32_t expect_bp;    /* fail unless the master met a full queue */
+    uint32_t drop_pct;     /* posix port drops this % of doorbells */
+    uint32_t max_wait_ms;  /* fail if delivery ever stalled longer (0: no bound) */
+    uint32_t spurious_us;  /* a third thread injects spurious interrupts this often */
+    uint32_t triggers;     /* the master's notify triggers this many times */
+    uint32_t idle_us;      /* burst mode: the master sleeps this long after each burst */
 } stress_cfg_t;
 
-#define STRESS_BATCH_MAX 64u
-#define STRESS_HOLD_MAX  64u
+#define STRESS_BATCH_MAX  64u
+#define STRESS_HOLD_MAX   64u
+#define STRESS_QUEUES_MAX 8u
 
 void stress_cfg_default(stress_cfg_t *cfg);
 

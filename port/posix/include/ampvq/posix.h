@@ -28,6 +28,11 @@
 extern "C" {
 #endif
 
+/** How often (ms) a core's interrupt thread looks at its pending word again
+ *  while it sleeps without a doorbell: the bound on the delay a lost ring
+ *  can cause. */
+#define AMPVQ_POSIX_RECHECK_MS 20
+
 /** Default size of the shared block the launchers and helpers create. */
 #define AMPVQ_POSIX_SHM_DEFAULT_SIZE (1u << 20)
 
@@ -104,6 +109,46 @@ void ampvq_posix_teardown(void);
  * ampvq_sw_intr_dispatch() since setup.
  */
 uint64_t ampvq_posix_dispatch_count(int core);
+
+/*
+ * Test hooks: fault injection (tests/faults). Off by default; when off, the
+ * doorbell costs one extra predictable branch. They act on this process
+ * only: in processes mode each core's process arms its own.
+ */
+
+/** What the doorbell fault saw since it was last armed. */
+typedef struct {
+    uint64_t rings;    /**< doorbells this core rang (its triggers' 0 -> non-0 edges) */
+    uint64_t dropped;  /**< ... of which were dropped on purpose */
+    uint64_t rechecks; /**< dispatches of this core's interrupt thread that a
+                        *   re-check after a time-out started (the pending
+                        *   word was set but no ring woke it) */
+} ampvq_posix_fault_stats_t;
+
+/**
+ * Test hook: from now on drop each doorbell ring with probability
+ * `percent`/100 (0..100; 0 counts rings without dropping). Ring n's fate is
+ * a pure function of (seed, n), so a run is reproducible up to the order in
+ * which threads ring. Resets the counters. Thread-safe.
+ */
+void ampvq_posix_fault_doorbell_drop(uint32_t percent, uint64_t seed);
+
+/** Test hook: disarm every fault (also done by ampvq_posix_teardown()). */
+void ampvq_posix_fault_off(void);
+
+/** Test hook: counters of core `core` (see ampvq_posix_fault_stats_t). */
+void ampvq_posix_fault_stats(int core, ampvq_posix_fault_stats_t *st);
+
+/**
+ * Test hook: a spurious interrupt on core `core`, whose interrupt thread must
+ * run in this process. bits != 0: OR them into the core's pending word and
+ * wake its interrupt thread, as a stray trigger would (the handlers of those
+ * ids run, maybe with nothing to do). bits == 0: run a dispatch now on the
+ * calling thread, as that core with its interrupt masked (it takes whatever
+ * is pending; with nothing pending no handler runs). Thread-safe.
+ * @return 0, or -1 if the core's interrupt is not installed here
+ */
+int ampvq_posix_fault_spurious(int core, uint32_t bits);
 
 #ifdef __cplusplus
 }
