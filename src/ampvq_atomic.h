@@ -51,14 +51,14 @@ static inline void ampvq_store_release_u32(uint32_t *p, uint32_t v)
     __asm__ volatile("fence rw,w" ::: "memory");
     __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
-#define AMPVQ_LOAD_ACQUIRE(p) \
+#define AMPVQ_LOAD_ACQUIRE(p)                                                                                          \
     _Generic((p), uint16_t *: ampvq_load_acquire_u16, const uint16_t *: ampvq_load_acquire_u16, \
              uint32_t *: ampvq_load_acquire_u32, const uint32_t *: ampvq_load_acquire_u32)(p)
-#define AMPVQ_STORE_RELEASE(p, v) \
-    _Generic((p), uint16_t *: ampvq_store_release_u16, uint32_t *: ampvq_store_release_u32)((p), (v))
+#define AMPVQ_STORE_RELEASE(p, v)                                                                                      \
+    _Generic((p), uint16_t * : ampvq_store_release_u16, uint32_t * : ampvq_store_release_u32)((p), (v))
 #else
 /* Later loads and stores stay after it: pairs with a peer's store_release. */
-#define AMPVQ_LOAD_ACQUIRE(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define AMPVQ_LOAD_ACQUIRE(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 /* Earlier loads and stores stay before it: pairs with a peer's load_acquire. */
 #define AMPVQ_STORE_RELEASE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
 #endif

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages ampvq's build, demo and tests need, if missing.
-# Usage: tools/install-deps.sh [demo|test]
+# Usage: tools/install-deps.sh [demo|test|riscv|bench|bench-plot]
 set -euo pipefail
 what=${1:-test}
 
@@ -14,11 +14,22 @@ if [ "$what" = test ]; then
   have_cmd clang || need+=(clang)
   [ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
   have_cmd pkg-config || need+=(pkg-config)
+  have_cmd clang-format || need+=(clang-format)
   have_cmd spin || need+=(spin)
   have_cmd valgrind || need+=(valgrind)
   have_cmd qemu-system-riscv32 || need+=(qemu-system-misc)
   have_cmd riscv64-unknown-elf-gcc || need+=(gcc-riscv64-unknown-elf)
   have_cmd arm-none-eabi-gcc || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+fi
+# bench: callgrind for instructions per message, the cross compilers for
+# code size; bench-plot adds gnuplot for the PNGs (ampvq_bench --plot).
+if [ "$what" = bench ] || [ "$what" = bench-plot ]; then
+  have_cmd valgrind || need+=(valgrind)
+  have_cmd riscv64-unknown-elf-gcc || need+=(gcc-riscv64-unknown-elf)
+  have_cmd arm-none-eabi-gcc || need+=(gcc-arm-none-eabi)
+fi
+if [ "$what" = bench-plot ]; then
+  have_cmd gnuplot || need+=(gnuplot-nox)
 fi
 if [ "$what" = riscv ]; then
   have_cmd qemu-system-riscv32 || need+=(qemu-system-misc)

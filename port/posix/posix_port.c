@@ -74,9 +74,9 @@ static int last_shm_fd = -1;
 static atomic_bool fault_armed;
 static atomic_uint fault_drop_pct;
 static atomic_uint_fast64_t fault_seed;
-static atomic_uint_fast64_t fault_ring_seq;  /* rings so far, all cores: the PRNG's input */
-static atomic_uint_fast64_t fault_rings[2];   /* rings made, per ringing core */
-static atomic_uint_fast64_t fault_dropped[2]; /* ... of which dropped */
+static atomic_uint_fast64_t fault_ring_seq;    /* rings so far, all cores: the PRNG's input */
+static atomic_uint_fast64_t fault_rings[2];    /* rings made, per ringing core */
+static atomic_uint_fast64_t fault_dropped[2];  /* ... of which dropped */
 static atomic_uint_fast64_t fault_rechecks[2]; /* per receiving core: dispatches
                                                 * that a time-out, not a ring, started */
 
