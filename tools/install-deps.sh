@@ -15,6 +15,8 @@ if [ "$what" = test ]; then
   [ -f /usr/include/cmocka.h ] || need+=(libcmocka-dev)
   have_cmd pkg-config || need+=(pkg-config)
   have_cmd clang-format || need+=(clang-format)
+  # libFuzzer's runtime (tests/fuzz); clang alone does not bring it.
+  ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || need+=(libclang-rt-dev)
   have_cmd spin || need+=(spin)
   have_cmd valgrind || need+=(valgrind)
   have_cmd qemu-system-riscv32 || need+=(qemu-system-misc)
