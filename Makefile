@@ -6,7 +6,7 @@ DEMO_COUNT ?= 16
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean
+.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean bench fuzz soak
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -48,8 +48,34 @@ test-tsan:
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) -L tsan
 
+# Long runs, not part of make test: 10^7 messages through every stress form
+# (tests/stress; AMPVQ_STRESS_SOAK_COUNT sets the count).
+soak: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS) --target soak
+
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# Benchmarks (bench/, docs/performance.md): a table of figures, each also as
+# a ratio to a plain SPSC ring measured in the same run. Progress and build
+# output go to stderr, so `make bench BENCH_ARGS=--json` prints only JSON
+# lines; BENCH_ARGS=--help lists the knobs (--plot DIR draws PNGs).
+BENCH_ARGS ?=
+bench:
+	@tools/install-deps.sh $(if $(findstring --plot,$(BENCH_ARGS)),bench-plot,bench)
+	@cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMPVQ_BUILD_BENCH=ON -DAMPVQ_BUILD_TESTS=OFF -DAMPVQ_BUILD_EXAMPLES=OFF $(CMAKE_ARGS) >&2
+	@cmake --build $(BUILD)-bench -j $(JOBS) --target ampvq_bench ampvq_bench_insn >&2
+	@$(BUILD)-bench/bench/ampvq_bench $(BENCH_ARGS)
+
+# Long fuzzing (tests/fuzz/README.md): each libFuzzer target FUZZ_SECONDS
+# seconds; new inputs accumulate in FUZZ_WORK, outside the source tree.
+fuzz: FUZZ_SECONDS ?= 600
+fuzz: FUZZ_WORK ?= /tmp/ampvq-fuzz
+fuzz:
+	cmake -S . -B $(BUILD) -DAMPVQ_BUILD_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS) --target ampvq_fuzzers
+	sh tests/fuzz/run_fuzz.sh long $(BUILD)/tests/fuzz tests/fuzz/corpus $(FUZZ_SECONDS) $(FUZZ_WORK)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
