@@ -125,10 +125,32 @@ static bool area_ok(uint32_t off, uint64_t len, uint32_t lo, uint32_t hi)
     return (off & 3u) == 0 && off >= lo && (uint64_t)off + len <= hi;
 }
 
+static void set_handle(esp_amp_queue_t *q, uint32_t desc_off, uint32_t buf_off, uint32_t len, uint32_t item,
+                       esp_amp_queue_cb_t cb, void *priv, bool is_master)
+{
+    *q = (esp_amp_queue_t){0};
+    q->desc = (esp_amp_queue_desc_t *)ampvq_shm_ptr(desc_off);
+    q->buf = (uint8_t *)ampvq_shm_ptr(buf_off);
+    q->buf_off = buf_off;
+    q->item_size = item;
+    q->slot_shift = (uint8_t)__builtin_ctz(item);
+    q->slot_inv = odd_inverse(item >> q->slot_shift);
+    q->size = (uint16_t)len;
+    q->head_wrap = 1;
+    q->tail_wrap = 1;
+    q->master = is_master;
+    if (is_master) {
+        q->notify_fc = cb;
+    } else {
+        q->callback_fc = cb;
+    }
+    q->priv_data = priv;
+    q->init_tag = tag_of(q);
+}
+
 /*
- * Open a handle on the queue in block `b` from its header. Both init paths
- * come here, so the main core builds its handle from the very bytes the sub
- * core will check. The header is read once and checked against the block;
+ * Open a handle on the queue in block `b` from its header (the side that did
+ * not create it). The header is read once and checked against the block;
  * afterwards only the private copy in the handle is used.
  */
 static int open_from_block(esp_amp_queue_t *q, const ampvq_block_t *b, esp_amp_queue_cb_t cb, void *priv,
@@ -159,24 +181,7 @@ static int open_from_block(esp_amp_queue_t *q, const ampvq_block_t *b, esp_amp_q
         return ESP_ERR_INVALID_RESPONSE;
     }
 
-    *q = (esp_amp_queue_t){0};
-    q->desc = (esp_amp_queue_desc_t *)ampvq_shm_ptr(desc_off);
-    q->buf = (uint8_t *)ampvq_shm_ptr(buf_off);
-    q->buf_off = buf_off;
-    q->item_size = item;
-    q->slot_shift = (uint8_t)__builtin_ctz(item);
-    q->slot_inv = odd_inverse(item >> q->slot_shift);
-    q->size = (uint16_t)len;
-    q->head_wrap = 1;
-    q->tail_wrap = 1;
-    q->master = is_master;
-    if (is_master) {
-        q->notify_fc = cb;
-    } else {
-        q->callback_fc = cb;
-    }
-    q->priv_data = priv;
-    q->init_tag = tag_of(q);
+    set_handle(q, desc_off, buf_off, len, item, cb, priv, is_master);
     return ESP_OK;
 }
 
@@ -224,7 +229,10 @@ int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t
      * len means header and descriptors are complete. */
     AMPVQ_STORE_RELEASE(&hdr->len, (uint16_t)len);
     cache_writeback(&hdr->len, sizeof(hdr->len));
-    return open_from_block(queue, &b, cb_func, priv_data, is_master);
+    /* From the values we computed, not from the header: the sub core may
+     * already be running and able to rewrite it. */
+    set_handle(queue, desc_off, buf_off, len, item, cb_func, priv_data, is_master);
+    return ESP_OK;
 }
 
 int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
