@@ -78,4 +78,4 @@ fuzz:
 	sh tests/fuzz/run_fuzz.sh long $(BUILD)/tests/fuzz tests/fuzz/corpus $(FUZZ_SECONDS) $(FUZZ_WORK)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-bench $(BUILD)-riscv

@@ -178,11 +178,10 @@ void bench_pin_self(bench_side_t side)
 
 /* ------------------------------------------------------------- workers */
 
-/* Between two polls that found nothing: tell the CPU this is a spin loop
- * (as ringtest's busy-wait does). Without it the fastest-spinning side
- * steals the cache line it polls from the other side so often that the
- * implementation with the cheapest "nothing there" path is penalised the
- * most; with it every implementation polls at a similar, moderate rate. */
+/* Between two polls that found nothing: tell the CPU this is a spin loop,
+ * as ringtest's busy-wait does, so that the polling side backs off the
+ * cache line the other side is about to write. Applied the same way to
+ * every implementation. */
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

@@ -82,6 +82,7 @@ static const char *const figure_names[] = {"throughput", "latency", "interrupts"
 typedef struct {
     bool json;
     bool smoke;
+    bool verbose;
     unsigned rounds;
     double chunk_ms;
     uint32_t payloads[MAX_LIST];
@@ -138,6 +139,7 @@ static void usage(FILE *f, const char *argv0)
             "  --json-file F       also write the JSON lines to F (with the table on stdout)\n"
             "  --keep-callgrind DIR  keep the callgrind files there (for callgrind_annotate)\n"
             "  --source DIR        project source (code size), default %s\n"
+            "  --verbose           every chunk's result on stderr, as it is measured\n"
             "  --smoke             tiny counts: checks that everything runs, measures nothing\n"
             "  --list              list the implementations and exit\n",
             argv0, opt.rounds, opt.chunk_ms, opt.batch, BENCH_SOURCE_DIR);
@@ -186,6 +188,9 @@ static int parse_args(int argc, char **argv)
             used = false;
         } else if (strcmp(a, "--smoke") == 0) {
             opt.smoke = true;
+            used = false;
+        } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
+            opt.verbose = true;
             used = false;
         } else if (strcmp(a, "--list") == 0) {
             for (int k = 0; k < NIMPL; k++) {
@@ -436,6 +441,11 @@ static void run_round(unsigned r)
                             continue;
                         }
                         s->v[r] = res.rate;
+                        if (opt.verbose) {
+                            fprintf(stderr, "round %u %-14s payload %4u qlen %4u batch %3u: %8.3f Mmsg/s\n", r,
+                                    registry[k]->name, (unsigned)p.payload, (unsigned)p.queue_len, (unsigned)p.batch,
+                                    res.rate / 1e6);
+                        }
                         if (registry[k]->caps & BENCH_CAP_NOTIFY) {
                             s->notify[r] = res.sent ? (double)res.counters.notifies / (double)res.sent : NAN;
                             s->door[r] = res.consumed ? (double)res.counters.doorbells / (double)res.consumed : NAN;
@@ -458,6 +468,10 @@ static void run_round(unsigned r)
                 continue;
             }
             lat_med[k].v[r] = res.median_ns;
+            if (opt.verbose) {
+                fprintf(stderr, "round %u %-14s round trip: median %.0f ns, p99 %.0f ns (%u samples)\n", r,
+                        registry[k]->name, res.median_ns, res.p99_ns, (unsigned)res.samples);
+            }
             lat_p99[k].v[r] = res.p99_ns;
         }
     }
@@ -782,6 +796,70 @@ static void cell_text(char *buf, size_t n, const series_t *s, bool ratio1)
     }
 }
 
+/*
+ * The machine's cache-line state during the run, from the ring's round
+ * trips (one per round). On the development VM it sits for minutes at a
+ * time either near 170 ns or near 580 ns (presumably the two vCPUs sharing
+ * an L3 or not), and the ratios differ between the two states, so a table
+ * must say which one it was taken in.
+ */
+static void print_state(void)
+{
+    double lo = INFINITY, hi = 0;
+
+    if (!(opt.figures & F_LAT)) {
+        return;
+    }
+    for (unsigned r = 0; r < opt.rounds; r++) {
+        double v = lat_med[BASELINE].v[r];
+        if (isfinite(v)) {
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    if (hi == 0) {
+        return;
+    }
+    printf("cache-line state: ring round trip %.0f ns (median; %.0f..%.0f over the rounds)\n",
+           median(lat_med[BASELINE].v, opt.rounds), lo, hi);
+    if (hi <= 1.8 * lo) {
+        return;
+    }
+    /* Two states: split the rounds at the geometric mean of the extremes
+     * and give the headline ratios of each part. */
+    double split = sqrt(lo * hi);
+    int p32 = index_of(opt.payloads, opt.npayloads, 32);
+    int q256 = index_of(opt.qlens, opt.nqlens, 256);
+    printf("** the state changed during the run: the medians mix two states (--verbose shows each round) **\n");
+    printf("by state (rounds split at a ring round trip of %.0f ns): ratios to ring", split);
+    printf(p32 >= 0 && q256 >= 0 ? " of throughput at 32 B / 256 and of the round-trip median\n"
+                                 : " of the round trip\n");
+    for (int fast = 1; fast >= 0; fast--) {
+        double sel[MAX_ROUNDS];
+        unsigned n = 0;
+        for (unsigned r = 0; r < opt.rounds; r++) {
+            double v = lat_med[BASELINE].v[r];
+            bool in = isfinite(v) && (fast ? v <= split : v > split);
+            sel[r] = in ? v : NAN;
+            n += in;
+        }
+        printf("  %s: %2u rounds, ring round trip %4.0f ns |", fast ? "fast" : "slow", n, median(sel, opt.rounds));
+        for (int k = 1; k < NIMPL; k++) {
+            if (!opt.impl_on[k] || !runs_in(0, k)) {
+                continue;
+            }
+            double tr[MAX_ROUNDS], lr[MAX_ROUNDS];
+            for (unsigned r = 0; r < opt.rounds; r++) {
+                bool in = isfinite(sel[r]);
+                tr[r] = in && p32 >= 0 && q256 >= 0 ? tput[0][k][p32][q256].ratio[r] : NAN;
+                lr[r] = in ? lat_med[k].ratio[r] : NAN;
+            }
+            printf(" %s %.2fx %.2fx |", registry[k]->name, median(tr, opt.rounds), median(lr, opt.rounds));
+        }
+        printf("\n");
+    }
+}
+
 static void print_table(void)
 {
     char c[64];
@@ -795,6 +873,7 @@ static void print_table(void)
            "included)%s\n",
            opt.cpus[0], opt.cpus[1], load_before, load_after,
            load_before > 1.0 ? "\n** busy machine: the timings below are noise (counts and sizes are not) **" : "");
+    print_state();
     for (int k = 0; k < NIMPL; k++) {
         if (registry[k]->missing) {
             printf("not built: %s (%s)\n", registry[k]->name, registry[k]->missing);
@@ -1046,8 +1125,9 @@ static void write_plots(void)
     }
     snprintf(cmd, sizeof(cmd),
              "gnuplot -e \"dir='%s'; impls='%s'; batched='%s'; batch=%u; payloads='%s'; qlens='%s'; "
-             "machine='%.120s'\" '%s/bench/plot.gp' >&2",
-             opt.plot_dir, impls, batched, (unsigned)opt.batch, pls, qls, machine, opt.src_dir);
+             "machine='%.120s; ring round trip %.0f ns'\" '%s/bench/plot.gp' >&2",
+             opt.plot_dir, impls, batched, (unsigned)opt.batch, pls, qls, machine,
+             median(lat_med[BASELINE].v, opt.rounds), opt.src_dir);
     if (system(cmd) != 0) {
         fprintf(stderr, "ampvq_bench: gnuplot failed (plot data is in %s)\n", opt.plot_dir);
     }

@@ -19,7 +19,7 @@
  * aligned); stride = 8 + item size rounded up to 8. (A separate array of
  * lengths, as the virtqueue's descriptors are separate from its buffers,
  * was measured too: it adds a third cache line per message and made the
- * ring up to 4x slower at queue length 16, so the baseline keeps the length
+ * ring about 3x slower at queue length 16, so the baseline keeps the length
  * in the slot.)
  */
 #ifndef AMPVQ_BENCH_SPSC_RING_H
