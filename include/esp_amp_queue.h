@@ -47,23 +47,27 @@ typedef int (*esp_amp_queue_cb_t)(void *);
  * fields are internal and may change between versions.
  */
 typedef struct esp_amp_queue_t {
-    esp_amp_queue_desc_t *desc;     /**< this core's view of the descriptor table */
+    uint8_t *desc;                  /**< this core's view of descriptor 0 */
     uint8_t *buf;                   /**< this core's view of the first buffer */
     uint32_t buf_off;               /**< shared-memory offset of the first buffer */
-    uint32_t item_size;             /**< bytes per buffer (multiple of 4) */
+    uint32_t item_size;             /**< bytes per buffer */
     uint32_t slot_inv;              /**< inverse of item_size's odd factor mod 2^32 */
-    uint8_t slot_shift;             /**< item_size's power-of-two factor */
-    uint8_t head_wrap;              /**< wrap counter of head */
-    uint8_t tail_wrap;              /**< wrap counter of tail */
-    bool master;                    /**< role on this queue */
+    uint32_t head;                  /**< free-running: next slot to alloc (master) / recv (remote) */
+    uint32_t tail;                  /**< free-running: next slot to send (master) / free into (remote) */
+    uint32_t tag;                   /**< address and role; set by init, checked by every call */
     uint16_t size;                  /**< slots (power of two) */
-    uint16_t head;                  /**< next slot to alloc (master) / recv (remote) */
-    uint16_t tail;                  /**< next slot to send (master) / free into (remote) */
-    uint16_t outstanding;           /**< buffers the application holds */
-    uint32_t init_tag;              /**< set by init; guards against use uninitialised */
+    uint8_t slot_shift;             /**< item_size's power-of-two factor */
+    uint8_t desc_shift;             /**< log2 of the descriptor stride */
+    uint32_t *wake_own;             /**< event index: the wake word this core writes, or NULL */
+    uint32_t *wake_peer;            /**< event index: the wake word the peer writes, or NULL */
     esp_amp_queue_cb_t callback_fc; /**< remote: run when the peer sends */
-    esp_amp_queue_cb_t notify_fc;   /**< master: run after every send */
-    void *priv_data;
+    esp_amp_queue_cb_t notify_fc;   /**< master: run after a send; remote: after a free (extension) */
+    void *priv_data;                /**< argument of callback_fc (remote) / notify_fc (master) */
+    void *notify_priv;              /**< argument of notify_fc */
+    uint32_t n_full;                /**< stats: alloc found no free slot (master) */
+    uint32_t n_peer_err;            /**< stats: bad descriptors skipped */
+    uint32_t n_notify;              /**< stats: notify_fc calls */
+    uint32_t sys_id;                /**< sys_info id of the block (dump, sessions) */
 } esp_amp_queue_t;
 
 /**
@@ -194,6 +198,157 @@ int esp_amp_queue_free_try(esp_amp_queue_t *queue, void *buffer);
  * @retval ESP_ERR_NOT_FINISHED  the handler could not be registered
  */
 int esp_amp_queue_intr_enable(esp_amp_queue_t *queue, esp_amp_sw_intr_id_t sw_intr_id);
+
+/* ------------------------------------------------------------------ */
+/* Extensions beside the seed API (ampvq only; see docs/extensions.md)  */
+/* ------------------------------------------------------------------ */
+
+/** esp_amp_queue_main_init_ex() flag: notification suppression (event
+ *  index). The remote records in shared memory from which slot it wants to
+ *  be woken; the master's send calls the notify function only then. The
+ *  master likewise records when it waits on a full queue, and the remote's
+ *  free calls its free-notify function only then. */
+#define ESP_AMP_QUEUE_F_EVENT_IDX (1u << 0)
+
+/** Defined when the batch calls below exist. */
+#define AMPVQ_HAVE_BATCH 1
+/** Defined when esp_amp_queue_main_init_ex() accepts ESP_AMP_QUEUE_F_EVENT_IDX. */
+#define AMPVQ_HAVE_EVENT_IDX 1
+
+/**
+ * @brief esp_amp_queue_main_init() with options.
+ *
+ * @param flags 0 (same as esp_amp_queue_main_init()) or
+ *              ESP_AMP_QUEUE_F_EVENT_IDX.
+ * @retval as esp_amp_queue_main_init(), and ESP_ERR_INVALID_ARG for an
+ *         unknown flag
+ */
+int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
+                               esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
+                               esp_amp_sys_info_id_t sysinfo_id, uint32_t flags);
+
+/**
+ * @brief Remote: call `notify(priv)` after a free, so that a master waiting
+ *        for a free buffer can be woken (typically it triggers a software
+ *        interrupt on the master's core). On an event-index queue it is
+ *        called only when the master has asked (its alloc found the queue
+ *        full); otherwise after every successful free. NULL turns it off.
+ *
+ * @retval ESP_OK, ESP_ERR_INVALID_ARG (queue NULL), ESP_ERR_INVALID_STATE
+ *         (not initialised), ESP_ERR_NOT_SUPPORTED (this core is the master)
+ */
+int esp_amp_queue_set_free_notify(esp_amp_queue_t *queue, esp_amp_queue_cb_t notify, void *priv);
+
+/**
+ * @brief Master: allocate up to `max` buffers of at least `size` bytes in one
+ *        call. `*count` gets the number allocated (stored in buffers[0..]).
+ *
+ * @retval ESP_OK                   at least one buffer
+ * @retval ESP_ERR_NOT_FOUND        none free (`*count` is 0)
+ * @retval ESP_ERR_INVALID_RESPONSE the first slot held a bad descriptor,
+ *                                  skipped as in esp_amp_queue_alloc_try()
+ * @retval others                   as esp_amp_queue_alloc_try(); also
+ *                                  ESP_ERR_INVALID_ARG for buffers or count
+ *                                  NULL or max 0
+ */
+int esp_amp_queue_alloc_n(esp_amp_queue_t *queue, void **buffers, uint16_t size, uint16_t max, uint16_t *count);
+
+/**
+ * @brief Master: send `n` allocated buffers with one publish and one call of
+ *        the notify function. Every buffer and size is checked first: on an
+ *        error nothing is sent.
+ *
+ * @retval ESP_OK              all sent
+ * @retval ESP_ERR_NOT_ALLOWED fewer than `n` allocated buffers outstanding
+ * @retval others              as esp_amp_queue_send_try(); also
+ *                             ESP_ERR_INVALID_ARG for buffers or sizes NULL
+ *                             or n 0
+ */
+int esp_amp_queue_send_n(esp_amp_queue_t *queue, void *const *buffers, const uint16_t *sizes, uint16_t n);
+
+/**
+ * @brief Remote: receive up to `max` buffers in one call; `*count` gets the
+ *        number received. A bad descriptor after the first ends the batch
+ *        early and is reported by the next call.
+ *
+ * @retval ESP_OK                   at least one buffer
+ * @retval ESP_ERR_NOT_FOUND        nothing to receive (`*count` is 0)
+ * @retval ESP_ERR_INVALID_RESPONSE the first slot held a bad descriptor
+ * @retval others                   as esp_amp_queue_recv_try(); also
+ *                                  ESP_ERR_INVALID_ARG for count NULL or max 0
+ */
+int esp_amp_queue_recv_n(esp_amp_queue_t *queue, void **buffers, uint16_t *sizes, uint16_t max,
+                         uint16_t *count);
+
+/**
+ * @brief Remote: free `n` received buffers with one publish. Every buffer is
+ *        checked first: on an error nothing is freed.
+ *
+ * @retval ESP_OK              all freed
+ * @retval ESP_ERR_NOT_ALLOWED fewer than `n` received buffers outstanding
+ * @retval others              as esp_amp_queue_free_try(); also
+ *                             ESP_ERR_INVALID_ARG for buffers NULL or n 0
+ */
+int esp_amp_queue_free_n(esp_amp_queue_t *queue, void *const *buffers, uint16_t n);
+
+/** Counters of one side of a queue (esp_amp_queue_stats()). */
+typedef struct esp_amp_queue_stats_t {
+    bool master;         /**< role of this handle */
+    uint16_t len;        /**< slots */
+    uint16_t held;       /**< buffers the application holds now */
+    uint32_t item_size;  /**< bytes per buffer */
+    uint32_t taken;      /**< master: buffers allocated; remote: received */
+    uint32_t given;      /**< master: buffers sent; remote: freed */
+    uint32_t full;       /**< master: allocs that found no free buffer */
+    uint32_t peer_errors; /**< bad descriptors from the peer, skipped */
+    uint32_t notify;     /**< notify-function calls */
+} esp_amp_queue_stats_t;
+
+/**
+ * @brief Read this side's counters (wrap at 2^32). Any context.
+ * @retval ESP_OK, ESP_ERR_INVALID_ARG (NULL), ESP_ERR_INVALID_STATE
+ */
+int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *stats);
+
+/** esp_amp_queue_alloc() / esp_amp_queue_recv(): wait without a time-out. */
+#define ESP_AMP_QUEUE_WAIT_FOREVER UINT32_MAX
+
+/**
+ * @brief Master: esp_amp_queue_alloc_try() that waits up to `timeout_ms` for a
+ *        free buffer, sleeping on this core's software interrupt (any id)
+ *        instead of spinning. Task context; needs esp_amp_sw_intr_init() on
+ *        this core, and a remote that wakes it (esp_amp_queue_set_free_notify()
+ *        with a function that triggers a software interrupt on this core).
+ *        timeout_ms 0 tries once; ESP_AMP_QUEUE_WAIT_FOREVER never times out.
+ *
+ * @retval ESP_ERR_TIMEOUT no buffer within timeout_ms
+ * @retval others          as esp_amp_queue_alloc_try()
+ */
+int esp_amp_queue_alloc(esp_amp_queue_t *queue, void **buffer, uint16_t size, uint32_t timeout_ms);
+
+/**
+ * @brief Remote: esp_amp_queue_recv_try() that waits up to `timeout_ms` for a
+ *        buffer, sleeping on this core's software interrupt (any id). Task
+ *        context; needs esp_amp_sw_intr_init() on this core and a master
+ *        whose notify function triggers a software interrupt on this core.
+ *
+ * @retval ESP_ERR_TIMEOUT nothing received within timeout_ms
+ * @retval others          as esp_amp_queue_recv_try()
+ */
+int esp_amp_queue_recv(esp_amp_queue_t *queue, void **buffer, uint16_t *size, uint32_t timeout_ms);
+
+/** Receives one line of esp_amp_queue_dump()'s output (no newline). */
+typedef void (*esp_amp_queue_dump_out_t)(void *ctx, const char *line);
+
+/**
+ * @brief Describe the queue, as this core sees it, one line at a time:
+ *        geometry, indices, counters and every slot's descriptor and owner.
+ *        Any context; reads shared memory without changing it. The format is
+ *        documented in docs/inspect.md.
+ * @retval ESP_OK, ESP_ERR_INVALID_ARG (queue or out NULL),
+ *         ESP_ERR_INVALID_STATE (not initialised)
+ */
+int esp_amp_queue_dump(const esp_amp_queue_t *queue, esp_amp_queue_dump_out_t out, void *ctx);
 
 #ifdef __cplusplus
 }

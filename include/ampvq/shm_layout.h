@@ -19,7 +19,7 @@ extern "C" {
 /** "AMVQ" little-endian: written last by the main core's esp_amp_init(). */
 #define AMPVQ_REGION_MAGIC 0x51564d41u
 /** Bumped whenever any struct in this file changes. */
-#define AMPVQ_LAYOUT_VERSION 1u
+#define AMPVQ_LAYOUT_VERSION 2u
 
 /** Core numbers, also the index of each core's pending-interrupt word. */
 #define AMPVQ_CORE_MAIN 0
@@ -43,17 +43,28 @@ typedef struct ampvq_region_hdr_t {
     uint32_t region_size;        /**< bytes of shared memory in use, from offset 0 */
     uint32_t dir_count;          /**< valid entries; release-published by the main core */
     uint32_t sw_intr_pending[2]; /**< pending software-interrupt bits, indexed by core */
-    uint32_t reserved[2];
+    uint32_t session[2];         /**< link session of each core, written only by that core;
+                                      0 = not attached (see docs/sessions.md) */
 } ampvq_region_hdr_t;
 
-/** Header of a queue's sys_info block: then `len` descriptors at desc_off,
- *  then `len * item_size` bytes of buffers at buf_off. */
+/** Header of a queue's sys_info block: then `len` descriptors, `desc_stride`
+ *  bytes apart, at desc_off, then `len * item_size` bytes of buffers at
+ *  buf_off, then (event index only) the two wake words. Written by the main
+ *  core before it release-publishes `len`; read once by the other side. */
 typedef struct ampvq_queue_hdr_t {
-    uint16_t len;       /**< slots, a power of two 1..32768; 0 until initialised */
-    uint16_t item_size; /**< bytes per buffer, a multiple of 4 */
-    uint32_t desc_off;  /**< descriptor table, from the shared-memory base */
-    uint32_t buf_off;   /**< first buffer, from the shared-memory base */
+    uint16_t len;         /**< slots, a power of two 1..32768; 0 until initialised */
+    uint16_t item_size;   /**< bytes per buffer, a multiple of 4 */
+    uint32_t desc_off;    /**< descriptor table, from the shared-memory base */
+    uint32_t buf_off;     /**< first buffer, from the shared-memory base */
+    uint16_t desc_stride; /**< bytes from one descriptor to the next: 8 (ESP-AMP's
+                               packing), or a cache line in non-coherent builds */
+    uint16_t features;    /**< AMPVQ_QUEUE_FEAT_* */
+    uint32_t wake_off[2]; /**< event index: the word each role writes, indexed
+                               [0] remote, [1] master (0 without event index) */
 } ampvq_queue_hdr_t;
+
+/** ampvq_queue_hdr_t::features: the queue has wake words (event index). */
+#define AMPVQ_QUEUE_FEAT_EVENT_IDX ((uint16_t)1u)
 
 /** One slot of the descriptor table (ESP-AMP's name and bytes). The peer may
  *  rewrite it at any moment: readers load flags with acquire, then copy addr
