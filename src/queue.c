@@ -14,7 +14,8 @@
  * word it must store and never reads it back: one release store publishes a
  * slot, one acquire load claims it. Indices live in esp_amp_queue_t, in the
  * core's private memory, and run free: the wrap counter is a bit of the
- * index and the number of buffers the application holds is head - tail.
+ * index and the number of buffers the application holds is derived from
+ * them (held()).
  *
  * Everything read from shared memory is read once into a local and checked
  * before use: a buffer offset must name the start of one of this queue's
@@ -99,21 +100,52 @@ static uint32_t odd_inverse(uint32_t d)
     return x;
 }
 
-static void set_handle(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, esp_amp_queue_cb_t cb, void *priv,
-                       bool is_master, uint32_t id)
+/* [off, off + len) lies inside [lo, hi) and off is `align`-aligned. */
+static bool area_ok(uint32_t off, uint32_t len, uint32_t align, uint32_t lo, uint32_t hi)
 {
+    return (off & (align - 1u)) == 0 && off >= lo && off <= hi && len <= hi - off;
+}
+
+/*
+ * Check a queue header against its block and open a handle from it: the one
+ * path both sides take (the main core checks the values it computed itself,
+ * which costs nothing at run time and keeps one copy of the rules). `h` is a
+ * private copy; the shared header is never read again.
+ */
+static int open_hdr(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, const ampvq_block_t *b, esp_amp_queue_cb_t cb,
+                    void *priv, bool is_master, uint32_t id)
+{
+    uint32_t len = h->len, item = h->item_size, stride = h->desc_stride;
+    uint32_t lo = b->offset + (uint32_t)sizeof(ampvq_queue_hdr_t);
+    uint32_t hi = b->offset + b->size;
+    /* A stride below the line would let our descriptor write-backs clobber
+     * the peer's; the non-coherent build insists on whole lines. */
+    bool ok = (len & (len - 1u)) == 0 && item != 0 && (item & (ITEM_ALIGN - 1u)) == 0 &&
+              (stride & (stride - 1u)) == 0 && stride >= DESC_STRIDE && stride <= 256u &&
+              area_ok(h->desc_off, len * stride, ITEM_ALIGN, lo, hi) &&
+              area_ok(h->buf_off, len * item, ITEM_ALIGN, lo, hi) &&
+              (h->desc_off + len * stride <= h->buf_off || h->buf_off + len * item <= h->desc_off);
+    bool evt = (h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) != 0;
+    if (evt) {
+        ok = ok && area_ok(h->wake_off[0], 4u, 4u, lo, hi) && area_ok(h->wake_off[1], 4u, 4u, lo, hi);
+    }
+    if (!ok) {
+        return ESP_ERR_INVALID_RESPONSE;
+    }
+
+    uint8_t *base = (uint8_t *)ampvq_port_shm_base();
     *q = (esp_amp_queue_t){0};
-    q->desc = (uint8_t *)ampvq_shm_ptr(h->desc_off);
-    q->buf = (uint8_t *)ampvq_shm_ptr(h->buf_off);
+    q->desc = base + h->desc_off;
+    q->buf = base + h->buf_off;
     q->buf_off = h->buf_off;
-    q->item_size = h->item_size;
-    q->slot_shift = (uint8_t)__builtin_ctz(h->item_size);
-    q->slot_inv = odd_inverse((uint32_t)h->item_size >> q->slot_shift);
-    q->desc_shift = (uint8_t)__builtin_ctz(h->desc_stride);
-    q->size = h->len;
-    if (h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
-        q->wake_own = (uint32_t *)ampvq_shm_ptr(h->wake_off[is_master]);
-        q->wake_peer = (uint32_t *)ampvq_shm_ptr(h->wake_off[!is_master]);
+    q->item_size = item;
+    q->slot_shift = (uint8_t)__builtin_ctz(item);
+    q->slot_inv = odd_inverse(item >> q->slot_shift);
+    q->desc_shift = (uint8_t)__builtin_ctz(stride);
+    q->size = (uint16_t)len;
+    if (evt) {
+        q->wake_own = (uint32_t *)(void *)(base + h->wake_off[is_master]);
+        q->wake_peer = (uint32_t *)(void *)(base + h->wake_off[!is_master]);
     }
     if (is_master) {
         q->notify_fc = cb;
@@ -124,12 +156,7 @@ static void set_handle(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, esp_amp_q
     q->priv_data = priv;
     q->sys_id = id;
     q->tag = q_tag(q, is_master ? ROLE_MASTER : ROLE_REMOTE);
-}
-
-/* [off, off + len) lies inside [lo, hi) and off is `align`-aligned. */
-static bool area_ok(uint32_t off, uint32_t len, uint32_t align, uint32_t lo, uint32_t hi)
-{
-    return (off & (align - 1u)) == 0 && off >= lo && off <= hi && len <= hi - off;
+    return ESP_OK;
 }
 
 int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
@@ -166,41 +193,33 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
     if (err != ESP_OK) {
         return err;
     }
-    ampvq_queue_hdr_t h = {
-        .len = (uint16_t)len,
-        .item_size = (uint16_t)item,
-        .desc_off = b.offset + DESC_REL,
-        .buf_off = b.offset + buf_rel,
-        .desc_stride = (uint16_t)DESC_STRIDE,
-    };
+    uint8_t *base = (uint8_t *)ampvq_port_shm_base();
+    ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b.ptr;
+    hdr->item_size = (uint16_t)item;
+    hdr->desc_off = b.offset + DESC_REL;
+    hdr->buf_off = b.offset + buf_rel;
+    hdr->desc_stride = (uint16_t)DESC_STRIDE;
     if (wake_rel != 0) {
-        h.features = AMPVQ_QUEUE_FEAT_EVENT_IDX;
-        h.wake_off[0] = b.offset + wake_rel;
-        h.wake_off[1] = b.offset + wake_rel + AMPVQ_CACHE_LINE;
-        *(uint32_t *)ampvq_shm_ptr(h.wake_off[1]) = WAKE_NEVER;
+        hdr->features = AMPVQ_QUEUE_FEAT_EVENT_IDX;
+        hdr->wake_off[0] = b.offset + wake_rel;
+        hdr->wake_off[1] = b.offset + wake_rel + AMPVQ_CACHE_LINE;
+        *(uint32_t *)(void *)(base + hdr->wake_off[1]) = WAKE_NEVER;
     }
     /* The block is zeroed: flags 0 are "free" for a master whose counter is
      * 1. Each slot starts out lending its own buffer. */
     for (uint32_t i = 0; i < len; i++) {
-        ((esp_amp_queue_desc_t *)ampvq_shm_ptr(h.desc_off + i * DESC_STRIDE))->addr = h.buf_off + i * item;
+        ((esp_amp_queue_desc_t *)(void *)(base + hdr->desc_off + i * DESC_STRIDE))->addr = hdr->buf_off + i * item;
     }
-    ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b.ptr;
-    hdr->item_size = h.item_size;
-    hdr->desc_off = h.desc_off;
-    hdr->buf_off = h.buf_off;
-    hdr->desc_stride = h.desc_stride;
-    hdr->features = h.features;
-    hdr->wake_off[0] = h.wake_off[0];
-    hdr->wake_off[1] = h.wake_off[1];
+    /* Our copy, taken before len is published: the sub core may rewrite the
+     * header as soon as it can see it. */
+    ampvq_queue_hdr_t h = *hdr;
+    h.len = (uint16_t)len;
     cache_writeback(b.ptr, b.size);
     /* Pairs with the LOAD_ACQUIRE of len in esp_amp_queue_sub_init(): a
      * non-zero len means header and descriptors are complete. */
     AMPVQ_STORE_RELEASE(&hdr->len, (uint16_t)len);
     cache_writeback(&hdr->len, sizeof(hdr->len));
-    /* From the values we computed, not from the header: the sub core may
-     * already be running and able to rewrite it. */
-    set_handle(queue, &h, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
-    return ESP_OK;
+    return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
 }
 
 int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
@@ -211,11 +230,6 @@ int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t
                                       0);
 }
 
-/*
- * Open a handle on the queue in a block the main core created. The header
- * is read once and checked against the block; afterwards only the private
- * copy in the handle is used.
- */
 int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
                            esp_amp_sys_info_id_t sysinfo_id)
 {
@@ -245,24 +259,7 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     h.features = AMPVQ_READ_ONCE(&hdr->features);
     h.wake_off[0] = AMPVQ_READ_ONCE(&hdr->wake_off[0]);
     h.wake_off[1] = AMPVQ_READ_ONCE(&hdr->wake_off[1]);
-
-    uint32_t len = h.len, item = h.item_size, stride = h.desc_stride;
-    uint32_t lo = b.offset + (uint32_t)sizeof(ampvq_queue_hdr_t);
-    uint32_t hi = b.offset + b.size;
-    /* A stride below the line would let our descriptor write-backs clobber
-     * the peer's; the non-coherent build insists on whole lines. */
-    bool ok = (len & (len - 1u)) == 0 && item != 0 && (item & (ITEM_ALIGN - 1u)) == 0 &&
-              (stride & (stride - 1u)) == 0 && stride >= DESC_STRIDE && stride <= 256u &&
-              area_ok(h.desc_off, len * stride, ITEM_ALIGN, lo, hi) && area_ok(h.buf_off, len * item, ITEM_ALIGN, lo, hi) &&
-              (h.desc_off + len * stride <= h.buf_off || h.buf_off + len * item <= h.desc_off);
-    if (h.features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
-        ok = ok && area_ok(h.wake_off[0], 4u, 4u, lo, hi) && area_ok(h.wake_off[1], 4u, 4u, lo, hi);
-    }
-    if (!ok) {
-        return ESP_ERR_INVALID_RESPONSE;
-    }
-    set_handle(queue, &h, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
-    return ESP_OK;
+    return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
 }
 
 /* Claim the slot at head: `flip` is 0 for alloc (slot free) and AVAIL for
@@ -273,7 +270,7 @@ static int take(esp_amp_queue_t *q, uint16_t flip, uint32_t *off, uint16_t *len)
     uint32_t head = q->head;
     /* A correct peer never lets us hold more than every buffer; this keeps
      * the count honest if it lies about free slots. */
-    if (head - q->tail >= q->size) {
+    if (held(q, head, q->tail) >= q->size) {
         return ESP_ERR_NOT_FOUND;
     }
     esp_amp_queue_desc_t *d = desc_at(q, head);
@@ -300,7 +297,7 @@ static int give(esp_amp_queue_t *q, void *buffer, uint16_t len, uint32_t wb_len,
         return ESP_ERR_INVALID_ARG;
     }
     uint32_t tail = q->tail;
-    if (q->head == tail) {
+    if (held(q, q->head, tail) == 0) {
         return ESP_ERR_NOT_ALLOWED;
     }
     cache_writeback(buffer, wb_len);
@@ -388,39 +385,6 @@ int esp_amp_queue_free_try(esp_amp_queue_t *queue, void *buffer)
     }
     /* The remote may have written into the buffer (in-place replies). */
     return give(queue, buffer, 0, queue->item_size, F_BOTH);
-}
-
-int esp_amp_queue_set_free_notify(esp_amp_queue_t *queue, esp_amp_queue_cb_t notify, void *priv)
-{
-    int err = q_check(queue, ROLE_REMOTE);
-    if (err == ESP_OK) {
-        queue->notify_fc = notify;
-        queue->notify_priv = priv;
-    }
-    return err;
-}
-
-int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *stats)
-{
-    if (queue == NULL || stats == NULL) {
-        return ESP_ERR_INVALID_ARG;
-    }
-    bool master = queue->tag == q_tag(queue, ROLE_MASTER);
-    if (!master && queue->tag != q_tag(queue, ROLE_REMOTE)) {
-        return ESP_ERR_INVALID_STATE;
-    }
-    *stats = (esp_amp_queue_stats_t){
-        .master = master,
-        .len = queue->size,
-        .held = (uint16_t)(queue->head - queue->tail),
-        .item_size = queue->item_size,
-        .taken = queue->head - queue->n_peer_err,
-        .given = queue->tail,
-        .full = queue->n_full,
-        .peer_errors = queue->n_peer_err,
-        .notify = queue->n_notify,
-    };
-    return ESP_OK;
 }
 
 int esp_amp_queue_intr_enable(esp_amp_queue_t *queue, esp_amp_sw_intr_id_t sw_intr_id)

@@ -17,7 +17,7 @@ static int take_n(esp_amp_queue_t *q, uint16_t flip, void **bufs, uint16_t *size
     int err = ESP_OK;
     while (n < max) {
         uint32_t head = q->head;
-        if (head - q->tail >= q->size) {
+        if (held(q, head, q->tail) >= q->size) {
             err = ESP_ERR_NOT_FOUND;
             break;
         }
@@ -62,7 +62,7 @@ static int give_n(esp_amp_queue_t *q, void *const *bufs, const uint16_t *sizes, 
         }
     }
     uint32_t tail = q->tail;
-    if ((uint32_t)(q->head - tail) < n) {
+    if (held(q, q->head, tail) < n) {
         return ESP_ERR_NOT_ALLOWED;
     }
     for (uint16_t i = n; i-- > 0;) {

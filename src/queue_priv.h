@@ -65,6 +65,13 @@ static inline uint16_t lap_flags(const esp_amp_queue_t *q, uint32_t idx)
     return (idx & q->size) ? F_BOTH : 0u;
 }
 
+/* Buffers the application holds: slots taken minus slots given, minus the
+ * slots taken that held a bad descriptor (consumed, nothing handed out). */
+static inline uint32_t held(const esp_amp_queue_t *q, uint32_t head, uint32_t tail)
+{
+    return head - tail - q->n_peer_err;
+}
+
 static inline esp_amp_queue_desc_t *desc_at(const esp_amp_queue_t *q, uint32_t idx)
 {
     return (esp_amp_queue_desc_t *)(void *)(q->desc + ((idx & (q->size - 1u)) << q->desc_shift));
