@@ -277,8 +277,7 @@ int esp_amp_queue_send_n(esp_amp_queue_t *queue, void *const *buffers, const uin
  * @retval others                   as esp_amp_queue_recv_try(); also
  *                                  ESP_ERR_INVALID_ARG for count NULL or max 0
  */
-int esp_amp_queue_recv_n(esp_amp_queue_t *queue, void **buffers, uint16_t *sizes, uint16_t max,
-                         uint16_t *count);
+int esp_amp_queue_recv_n(esp_amp_queue_t *queue, void **buffers, uint16_t *sizes, uint16_t max, uint16_t *count);
 
 /**
  * @brief Remote: free `n` received buffers with one publish. Every buffer is
@@ -293,15 +292,15 @@ int esp_amp_queue_free_n(esp_amp_queue_t *queue, void *const *buffers, uint16_t 
 
 /** Counters of one side of a queue (esp_amp_queue_stats()). */
 typedef struct esp_amp_queue_stats_t {
-    bool master;         /**< role of this handle */
-    uint16_t len;        /**< slots */
-    uint16_t held;       /**< buffers the application holds now */
-    uint32_t item_size;  /**< bytes per buffer */
-    uint32_t taken;      /**< master: buffers allocated; remote: received */
-    uint32_t given;      /**< master: buffers sent; remote: freed */
-    uint32_t full;       /**< master: allocs that found no free buffer */
+    bool master;          /**< role of this handle */
+    uint16_t len;         /**< slots */
+    uint16_t held;        /**< buffers the application holds now */
+    uint32_t item_size;   /**< bytes per buffer */
+    uint32_t taken;       /**< master: buffers allocated; remote: received */
+    uint32_t given;       /**< master: buffers sent; remote: freed */
+    uint32_t full;        /**< master: allocs that found no free buffer */
     uint32_t peer_errors; /**< bad descriptors from the peer, skipped */
-    uint32_t notify;     /**< notify-function calls */
+    uint32_t notify;      /**< notify-function calls */
 } esp_amp_queue_stats_t;
 
 /**

@@ -51,42 +51,37 @@ int ampvq_queue_bad_handle(const esp_amp_queue_t *q, uint32_t role)
     return q->tag == q_tag(q, role ^ ROLE_MASTER ^ ROLE_REMOTE) ? ESP_ERR_NOT_SUPPORTED : ESP_ERR_INVALID_STATE;
 }
 
-bool ampvq_queue_rearm(esp_amp_queue_t *q, const esp_amp_queue_desc_t *d, uint16_t want)
+void ampvq_queue_arm(esp_amp_queue_t *q)
 {
-    if (q->wake_own == NULL) {
-        return false;
-    }
     /* The peer's free for our head comes one lap earlier in its numbering. */
     uint32_t at = q->head - (q->tag == q_tag(q, ROLE_MASTER) ? q->size : 0u);
     if (AMPVQ_READ_ONCE(q->wake_own) != at) {
         AMPVQ_WRITE_ONCE(q->wake_own, at);
         cache_writeback(q->wake_own, sizeof(uint32_t));
-        /* The wake word store before the flags load below; the peer's
-         * ampvq_queue_notify() orders its flags store before its wake word
-         * load the same way, so one of us sees the other (no lost wake-up). */
+        /* The wake word store before the caller's second look at the flags;
+         * the peer's ampvq_queue_notify() orders its flags store before its
+         * wake word load the same way, so one of us sees the other (no lost
+         * wake-up). */
         AMPVQ_FENCE();
     }
-    return slot_ready(d, want);
 }
 
-void ampvq_queue_notify(esp_amp_queue_t *q, uint32_t old, uint32_t new_)
+int ampvq_queue_notify_slow(esp_amp_queue_t *q, uint32_t old, uint32_t new_)
 {
-    if (q->notify_fc == NULL) {
-        return;
-    }
     if (q->wake_peer != NULL) {
         /* Our flags store before the wake word load: pairs with the fence
-         * in ampvq_queue_rearm(). */
+         * in ampvq_queue_arm(). */
         AMPVQ_FENCE();
         cache_invalidate(q->wake_peer, sizeof(uint32_t));
         uint32_t w = AMPVQ_READ_ONCE(q->wake_peer);
         /* VIRTIO's vring_need_event(): notify iff w is in [old, new). */
         if ((uint32_t)(new_ - w - 1u) >= (uint32_t)(new_ - old)) {
-            return;
+            return ESP_OK;
         }
     }
     q->n_notify++;
     q->notify_fc(q->notify_priv);
+    return ESP_OK;
 }
 
 /* Inverse of an odd number modulo 2^32 (Newton's iteration: each step
@@ -226,8 +221,7 @@ int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t
                             esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
                             esp_amp_sys_info_id_t sysinfo_id)
 {
-    return esp_amp_queue_main_init_ex(queue, queue_len, queue_item_size, cb_func, priv_data, is_master, sysinfo_id,
-                                      0);
+    return esp_amp_queue_main_init_ex(queue, queue_len, queue_item_size, cb_func, priv_data, is_master, sysinfo_id, 0);
 }
 
 int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
@@ -262,38 +256,79 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
 }
 
+/*
+ * The message path. With -Os (__OPTIMIZE_SIZE__) take() and give() stay
+ * single functions shared by both directions; otherwise they are inlined
+ * into each public call so that the role, the flag bits and the out
+ * parameters become constants and registers. The rare paths (re-arming an
+ * event index, a bad descriptor) are separate functions reached by a tail
+ * call, so the common path saves no registers.
+ */
+#ifdef __OPTIMIZE_SIZE__
+#define HOT static __attribute__((noinline))
+#else
+#define HOT static inline __attribute__((always_inline))
+#endif
+
+static __attribute__((noinline)) int peer_error(esp_amp_queue_t *q)
+{
+    q->n_peer_err++;
+    return ESP_ERR_INVALID_RESPONSE;
+}
+
+static int take_slow(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size);
+
 /* Claim the slot at head: `flip` is 0 for alloc (slot free) and AVAIL for
- * recv (slot available). Sets *off to the checked buffer offset and *len to
- * the descriptor's length. */
-static int take(esp_amp_queue_t *q, uint16_t flip, uint32_t *off, uint16_t *len)
+ * recv (slot available; then `size` is set too). */
+HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint16_t *size)
 {
     uint32_t head = q->head;
     /* A correct peer never lets us hold more than every buffer; this keeps
      * the count honest if it lies about free slots. */
     if (held(q, head, q->tail) >= q->size) {
+        q->n_full += flip == 0;
         return ESP_ERR_NOT_FOUND;
     }
     esp_amp_queue_desc_t *d = desc_at(q, head);
-    uint16_t want = flip ^ lap_flags(q, head);
-    if (!slot_ready(d, want) && !ampvq_queue_rearm(q, d, want)) {
+    if (!slot_ready(d, flip ^ lap_flags(q, head))) {
+        if (first) {
+            return take_slow(q, flip, buffer, size);
+        }
+        q->n_full += flip == 0;
         return ESP_ERR_NOT_FOUND;
     }
-    *off = AMPVQ_READ_ONCE(&d->addr) - q->buf_off;
-    *len = AMPVQ_READ_ONCE(&d->len);
+    uint32_t off = AMPVQ_READ_ONCE(&d->addr) - q->buf_off;
+    uint16_t len = AMPVQ_READ_ONCE(&d->len);
     q->head = head + 1;
-    if (slot_of(q, *off) >= q->size) {
-        q->n_peer_err++;
-        return ESP_ERR_INVALID_RESPONSE;
+    if (slot_of(q, off) >= q->size || (size != NULL && len > q->item_size)) {
+        return peer_error(q);
+    }
+    /* alloc: the remote may have written into the buffer (in-place replies) */
+    cache_invalidate(q->buf + off, size != NULL ? len : q->item_size);
+    *buffer = q->buf + off;
+    if (size != NULL) {
+        *size = len;
     }
     return ESP_OK;
 }
 
+/* Nothing at head: on an event-index queue ask to be notified, then look
+ * once more (without re-arming again: a peer toggling the flags cannot keep
+ * us here). */
+static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size)
+{
+    if (q->wake_own != NULL) {
+        ampvq_queue_arm(q);
+    }
+    return take(q, flip, false, buffer, size);
+}
+
 /* Publish `buffer` in the slot at tail with flags lap ^ `flip` (AVAIL for a
  * send, BOTH for a free), then notify. */
-static int give(esp_amp_queue_t *q, void *buffer, uint16_t len, uint32_t wb_len, uint16_t flip)
+HOT int give(esp_amp_queue_t *q, void *buffer, uint16_t len, uint32_t wb_len, uint16_t flip)
 {
-    uint32_t off = buffer_offset(q, buffer);
-    if (off == UINT32_MAX) {
+    uint32_t off;
+    if (!buffer_offset(q, buffer, &off)) {
         return ESP_ERR_INVALID_ARG;
     }
     uint32_t tail = q->tail;
@@ -311,15 +346,13 @@ static int give(esp_amp_queue_t *q, void *buffer, uint16_t len, uint32_t wb_len,
     AMPVQ_STORE_RELEASE(&d->flags, (uint16_t)(flip ^ lap_flags(q, tail)));
     cache_writeback(d, sizeof(*d));
     q->tail = tail + 1;
-    ampvq_queue_notify(q, tail, tail + 1);
-    return ESP_OK;
+    return ampvq_queue_notify(q, tail, tail + 1);
 }
 
 int esp_amp_queue_alloc_try(esp_amp_queue_t *queue, void **buffer, uint16_t size)
 {
-    int err = q_check(queue, ROLE_MASTER);
-    if (err != ESP_OK) {
-        return err;
+    if (!q_ok(queue, ROLE_MASTER)) {
+        return ampvq_queue_bad_handle(queue, ROLE_MASTER);
     }
     if (buffer == NULL) {
         return ESP_ERR_INVALID_ARG;
@@ -327,24 +360,13 @@ int esp_amp_queue_alloc_try(esp_amp_queue_t *queue, void **buffer, uint16_t size
     if (size > queue->item_size) {
         return ESP_ERR_NO_MEM;
     }
-    uint32_t off;
-    uint16_t len;
-    err = take(queue, 0, &off, &len);
-    if (err == ESP_OK) {
-        /* The remote may have written into the buffer (in-place replies). */
-        cache_invalidate(queue->buf + off, queue->item_size);
-        *buffer = queue->buf + off;
-    } else if (err == ESP_ERR_NOT_FOUND) {
-        queue->n_full++;
-    }
-    return err;
+    return take(queue, 0, true, buffer, NULL);
 }
 
 int esp_amp_queue_send_try(esp_amp_queue_t *queue, void *buffer, uint16_t size)
 {
-    int err = q_check(queue, ROLE_MASTER);
-    if (err != ESP_OK) {
-        return err;
+    if (!q_ok(queue, ROLE_MASTER)) {
+        return ampvq_queue_bad_handle(queue, ROLE_MASTER);
     }
     if (size > queue->item_size) {
         return buffer == NULL ? ESP_ERR_INVALID_ARG : ESP_ERR_NO_MEM;
@@ -354,34 +376,19 @@ int esp_amp_queue_send_try(esp_amp_queue_t *queue, void *buffer, uint16_t size)
 
 int esp_amp_queue_recv_try(esp_amp_queue_t *queue, void **buffer, uint16_t *size)
 {
-    int err = q_check(queue, ROLE_REMOTE);
-    if (err != ESP_OK) {
-        return err;
+    if (!q_ok(queue, ROLE_REMOTE)) {
+        return ampvq_queue_bad_handle(queue, ROLE_REMOTE);
     }
     if (buffer == NULL || size == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    uint32_t off;
-    uint16_t len;
-    err = take(queue, F_AVAIL, &off, &len);
-    if (err != ESP_OK) {
-        return err;
-    }
-    if (len > queue->item_size) {
-        queue->n_peer_err++;
-        return ESP_ERR_INVALID_RESPONSE;
-    }
-    cache_invalidate(queue->buf + off, len);
-    *buffer = queue->buf + off;
-    *size = len;
-    return ESP_OK;
+    return take(queue, F_AVAIL, true, buffer, size);
 }
 
 int esp_amp_queue_free_try(esp_amp_queue_t *queue, void *buffer)
 {
-    int err = q_check(queue, ROLE_REMOTE);
-    if (err != ESP_OK) {
-        return err;
+    if (!q_ok(queue, ROLE_REMOTE)) {
+        return ampvq_queue_bad_handle(queue, ROLE_REMOTE);
     }
     /* The remote may have written into the buffer (in-place replies). */
     return give(queue, buffer, 0, queue->item_size, F_BOTH);

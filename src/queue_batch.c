@@ -23,9 +23,18 @@ static int take_n(esp_amp_queue_t *q, uint16_t flip, void **bufs, uint16_t *size
         }
         esp_amp_queue_desc_t *d = desc_at(q, head);
         uint16_t want = flip ^ lap_flags(q, head);
-        if (!slot_ready(d, want) && (n != 0 || !ampvq_queue_rearm(q, d, want))) {
-            err = ESP_ERR_NOT_FOUND;
-            break;
+        if (!slot_ready(d, want)) {
+            /* Nothing more: ask for a wake-up only if we got nothing at all
+             * (the caller comes back anyway after a partial batch). */
+            if (n != 0 || q->wake_own == NULL) {
+                err = ESP_ERR_NOT_FOUND;
+                break;
+            }
+            ampvq_queue_arm(q);
+            if (!slot_ready(d, want)) {
+                err = ESP_ERR_NOT_FOUND;
+                break;
+            }
         }
         uint32_t off = AMPVQ_READ_ONCE(&d->addr) - q->buf_off;
         uint16_t len = AMPVQ_READ_ONCE(&d->len);
@@ -54,7 +63,8 @@ static int give_n(esp_amp_queue_t *q, void *const *bufs, const uint16_t *sizes, 
         return ESP_ERR_INVALID_ARG;
     }
     for (uint16_t i = 0; i < n; i++) {
-        if (buffer_offset(q, bufs[i]) == UINT32_MAX) {
+        uint32_t off;
+        if (!buffer_offset(q, bufs[i], &off)) {
             return ESP_ERR_INVALID_ARG;
         }
         if (sizes != NULL && sizes[i] > q->item_size) {
@@ -66,7 +76,8 @@ static int give_n(esp_amp_queue_t *q, void *const *bufs, const uint16_t *sizes, 
         return ESP_ERR_NOT_ALLOWED;
     }
     for (uint16_t i = n; i-- > 0;) {
-        uint32_t off = buffer_offset(q, bufs[i]);
+        uint32_t off;
+        (void)buffer_offset(q, bufs[i], &off); /* checked above */
         uint16_t len = sizes != NULL ? sizes[i] : 0u;
         cache_writeback(bufs[i], sizes != NULL ? len : q->item_size);
         esp_amp_queue_desc_t *d = desc_at(q, tail + i);

@@ -30,6 +30,13 @@ static inline uint32_t q_tag(const esp_amp_queue_t *q, uint32_t role)
 /* Error code for a handle that failed q_check() (out of line: cold). */
 int ampvq_queue_bad_handle(const esp_amp_queue_t *q, uint32_t role);
 
+/* The handle is open with this role (the fast paths test this and leave the
+ * error code to ampvq_queue_bad_handle(), reached by a tail call). */
+static inline bool q_ok(const esp_amp_queue_t *q, uint32_t role)
+{
+    return q != NULL && q->tag == q_tag(q, role);
+}
+
 static inline int q_check(const esp_amp_queue_t *q, uint32_t role)
 {
     if (q != NULL && q->tag == q_tag(q, role)) {
@@ -91,17 +98,15 @@ static inline uint32_t slot_of(const esp_amp_queue_t *q, uint32_t off)
     return (x >> s) | (x << (32u - s));
 }
 
-/* Offset in the buffer area of an application pointer, or UINT32_MAX if it
- * is not the start of one of this queue's buffers (NULL never is: the buffer
- * area cannot wrap through address 0). */
-static inline uint32_t buffer_offset(const esp_amp_queue_t *q, const void *p)
+/* Sets *off to the offset in the buffer area of an application pointer;
+ * false if it is not the start of one of this queue's buffers (NULL never
+ * is: the buffer area cannot wrap through address 0). */
+static inline bool buffer_offset(const esp_amp_queue_t *q, const void *p, uint32_t *off)
 {
     uintptr_t d = (uintptr_t)p - (uintptr_t)q->buf;
 
-    if (d != (uint32_t)d || slot_of(q, (uint32_t)d) >= q->size) {
-        return UINT32_MAX;
-    }
-    return (uint32_t)d;
+    *off = (uint32_t)d;
+    return d == (uint32_t)d && slot_of(q, (uint32_t)d) < q->size;
 }
 
 /* Flags of slot d show `want` (acquire: pairs with the peer's release store
@@ -112,12 +117,19 @@ static inline bool slot_ready(const esp_amp_queue_desc_t *d, uint16_t want)
     return (AMPVQ_LOAD_ACQUIRE(&d->flags) & F_BOTH) == want;
 }
 
-/* Event index, slow path of alloc/recv: ask the peer to notify when slot d
- * is published, then look again (false: still not there). */
-bool ampvq_queue_rearm(esp_amp_queue_t *q, const esp_amp_queue_desc_t *d, uint16_t want);
+/* Event index, slow path of alloc/recv on a queue with wake words: ask the
+ * peer to notify when the slot at head is published. The caller must then
+ * look at the flags again. */
+void ampvq_queue_arm(esp_amp_queue_t *q);
 
 /* After publishing slots [old, new): call the notify function if there is
- * one and, on an event-index queue, if the peer asked for a slot in range. */
-void ampvq_queue_notify(esp_amp_queue_t *q, uint32_t old, uint32_t new_);
+ * one and, on an event-index queue, if the peer asked for a slot in range.
+ * Returns ESP_OK (so that callers can end with a tail call). */
+int ampvq_queue_notify_slow(esp_amp_queue_t *q, uint32_t old, uint32_t new_);
+
+static inline int ampvq_queue_notify(esp_amp_queue_t *q, uint32_t old, uint32_t new_)
+{
+    return q->notify_fc == NULL ? ESP_OK : ampvq_queue_notify_slow(q, old, new_);
+}
 
 #endif /* AMPVQ_QUEUE_PRIV_H */

@@ -14,7 +14,6 @@
 #define AMPVQ_SYS_INFO_MAX_ENTRIES 32
 #endif
 
-
 /** Software-interrupt handlers each core can register (all ids together). */
 #ifndef AMPVQ_SW_INTR_MAX_HANDLERS
 #define AMPVQ_SW_INTR_MAX_HANDLERS 32
