@@ -60,6 +60,12 @@ typedef struct esp_amp_queue_t {
     uint8_t desc_shift;             /**< log2 of the descriptor stride */
     uint32_t *wake_own;             /**< event index: the wake word this core writes, or NULL */
     uint32_t *wake_peer;            /**< event index: the wake word the peer writes, or NULL */
+    uint32_t *sess_own;             /**< session word this core writes */
+    uint32_t *sess_peer;            /**< session word the peer writes */
+    uint32_t sess_seen;             /**< main core: peer session the ring belongs to; sub: ours */
+    uint32_t main_session;          /**< sub core: the main core's instance when we opened */
+    uint8_t on_main;                /**< this handle lives on the main core (it resets the ring) */
+    uint8_t link;                   /**< AMPVQ_LINK_* (internal) */
     esp_amp_queue_cb_t callback_fc; /**< remote: run when the peer sends */
     esp_amp_queue_cb_t notify_fc;   /**< master: run after a send; remote: after a free (extension) */
     void *priv_data;                /**< argument of callback_fc (remote) / notify_fc (master) */
@@ -68,6 +74,10 @@ typedef struct esp_amp_queue_t {
     uint32_t n_peer_err;            /**< stats: bad descriptors skipped */
     uint32_t n_notify;              /**< stats: notify_fc calls */
     uint32_t sys_id;                /**< sys_info id of the block (dump, sessions) */
+    uint32_t n_resets;              /**< stats: ring resets after a peer restart */
+    uint32_t n_lost;                /**< stats: messages in flight at a reset, not delivered */
+    void (*link_cb)(struct esp_amp_queue_t *q, bool up, void *priv); /**< link changes */
+    void *link_priv;
 } esp_amp_queue_t;
 
 /**
@@ -301,7 +311,35 @@ typedef struct esp_amp_queue_stats_t {
     uint32_t full;        /**< master: allocs that found no free buffer */
     uint32_t peer_errors; /**< bad descriptors from the peer, skipped */
     uint32_t notify;      /**< notify-function calls */
+    uint32_t resets;      /**< ring resets after the peer restarted (main core) */
+    uint32_t lost;        /**< messages in flight at those resets: sent but not
+                               confirmed received, never delivered twice */
+    bool link_up;         /**< the peer is attached and in step with this side */
 } esp_amp_queue_stats_t;
+
+/** Link state change callback (esp_amp_queue_set_link_cb()). */
+typedef void (*esp_amp_queue_link_cb_t)(esp_amp_queue_t *queue, bool up, void *priv);
+
+/**
+ * @brief Be told when the peer core restarts (link down) and when this side
+ *        and the peer are in step again (link up). See docs/sessions.md.
+ *
+ * The callback runs in the context of the queue call that notices the change
+ * (an alloc/recv of this handle). On the main core, link down is followed by
+ * a reset of the ring: every buffer the dead peer held comes back, messages
+ * in flight are counted in esp_amp_queue_stats()'s `lost`, and link up
+ * follows once the new peer has attached. On the sub core, link down means
+ * the main core restarted (or reset the ring for another instance): the
+ * handle is closed (calls return ESP_ERR_INVALID_STATE) and the queue must
+ * be opened again. Each change also sets AMPVQ_EVENT_LINK in the event word
+ * this core's esp_amp_event_wait() reads.
+ *
+ * @retval ESP_OK, ESP_ERR_INVALID_ARG (queue NULL), ESP_ERR_INVALID_STATE
+ */
+int esp_amp_queue_set_link_cb(esp_amp_queue_t *queue, esp_amp_queue_link_cb_t cb, void *priv);
+
+/** Event bit set in this core's event word on every link change. */
+#define AMPVQ_EVENT_LINK (1u << 31)
 
 /**
  * @brief Read this side's counters (wrap at 2^32). Any context.

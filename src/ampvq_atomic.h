@@ -74,7 +74,14 @@ static inline void ampvq_store_release_u32(uint32_t *p, uint32_t v)
 #define AMPVQ_FETCH_AND(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
 #define AMPVQ_EXCHANGE(p, v)  __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
-/* Full fence: orders an earlier store before a later load. */
+/* Full fence: orders an earlier store before a later load. GCC's
+ * ThreadSanitizer rejects atomic_thread_fence (-Wtsan); under TSan a
+ * seq_cst RMW stands in (x86: the same locked instruction). */
+#if defined(__SANITIZE_THREAD__)
+extern uint32_t ampvq_tsan_fence_word;
+#define AMPVQ_FENCE() ((void)__atomic_fetch_add(&ampvq_tsan_fence_word, 0u, __ATOMIC_SEQ_CST))
+#else
 #define AMPVQ_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
 
 #endif /* AMPVQ_ATOMIC_H */

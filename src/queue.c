@@ -120,10 +120,8 @@ static int open_hdr(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, const ampvq_
               area_ok(h->desc_off, len * stride, ITEM_ALIGN, lo, hi) &&
               area_ok(h->buf_off, len * item, ITEM_ALIGN, lo, hi) &&
               (h->desc_off + len * stride <= h->buf_off || h->buf_off + len * item <= h->desc_off);
-    bool evt = (h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) != 0;
-    if (evt) {
-        ok = ok && area_ok(h->wake_off[0], 4u, 4u, lo, hi) && area_ok(h->wake_off[1], 4u, 4u, lo, hi);
-    }
+    ok = ok && area_ok(h->ctl_off[0], sizeof(ampvq_queue_ctl_t), 4u, lo, hi) &&
+         area_ok(h->ctl_off[1], sizeof(ampvq_queue_ctl_t), 4u, lo, hi);
     if (!ok) {
         return ESP_ERR_INVALID_RESPONSE;
     }
@@ -138,10 +136,14 @@ static int open_hdr(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, const ampvq_
     q->slot_inv = odd_inverse(item >> q->slot_shift);
     q->desc_shift = (uint8_t)__builtin_ctz(stride);
     q->size = (uint16_t)len;
-    if (evt) {
-        q->wake_own = (uint32_t *)(void *)(base + h->wake_off[is_master]);
-        q->wake_peer = (uint32_t *)(void *)(base + h->wake_off[!is_master]);
+    ampvq_queue_ctl_t *own = (ampvq_queue_ctl_t *)(void *)(base + h->ctl_off[is_master]);
+    ampvq_queue_ctl_t *peer = (ampvq_queue_ctl_t *)(void *)(base + h->ctl_off[!is_master]);
+    if (h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
+        q->wake_own = &own->wake;
+        q->wake_peer = &peer->wake;
     }
+    q->sess_own = &own->session;
+    q->sess_peer = &peer->session;
     if (is_master) {
         q->notify_fc = cb;
         q->notify_priv = priv;
@@ -150,6 +152,7 @@ static int open_hdr(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, const ampvq_
     }
     q->priv_data = priv;
     q->sys_id = id;
+    ampvq_queue_attach(q);
     q->tag = q_tag(q, is_master ? ROLE_MASTER : ROLE_REMOTE);
     return ESP_OK;
 }
@@ -176,12 +179,14 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
     /* At most DESC_REL + 32768 * (stride + 65535) + 3 lines: fits 32 bits. */
     uint32_t buf_rel = DESC_REL + len * DESC_STRIDE;
     uint32_t total = buf_rel + len * item;
-    uint32_t wake_rel = 0;
-    if (flags & ESP_AMP_QUEUE_F_EVENT_IDX) {
-        /* Each wake word on its own line: each is written by one side only. */
-        wake_rel = (total + AMPVQ_CACHE_LINE - 1u) & ~(AMPVQ_CACHE_LINE - 1u);
-        total = wake_rel + 2u * AMPVQ_CACHE_LINE;
-    }
+    /* The control words: with wake words in use (or non-coherent caches)
+     * each role's on a line of its own, as each is written by one core only;
+     * otherwise both in 16 bytes (session words change only on restarts). */
+    bool own_lines = !AMPVQ_CACHE_COHERENT || (flags & ESP_AMP_QUEUE_F_EVENT_IDX);
+    uint32_t ctl_align = own_lines ? AMPVQ_CACHE_LINE : 8u;
+    uint32_t ctl_rel = (total + ctl_align - 1u) & ~(ctl_align - 1u);
+    uint32_t ctl_step = own_lines ? AMPVQ_CACHE_LINE : (uint32_t)sizeof(ampvq_queue_ctl_t);
+    total = ctl_rel + 2u * ctl_step;
 
     ampvq_block_t b;
     int err = ampvq_sys_info_alloc_block((uint16_t)sysinfo_id, total, &b);
@@ -194,12 +199,10 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
     hdr->desc_off = b.offset + DESC_REL;
     hdr->buf_off = b.offset + buf_rel;
     hdr->desc_stride = (uint16_t)DESC_STRIDE;
-    if (wake_rel != 0) {
-        hdr->features = AMPVQ_QUEUE_FEAT_EVENT_IDX;
-        hdr->wake_off[0] = b.offset + wake_rel;
-        hdr->wake_off[1] = b.offset + wake_rel + AMPVQ_CACHE_LINE;
-        *(uint32_t *)(void *)(base + hdr->wake_off[1]) = WAKE_NEVER;
-    }
+    hdr->features = (flags & ESP_AMP_QUEUE_F_EVENT_IDX) ? AMPVQ_QUEUE_FEAT_EVENT_IDX : 0u;
+    hdr->ctl_off[0] = b.offset + ctl_rel;
+    hdr->ctl_off[1] = b.offset + ctl_rel + ctl_step;
+    ((ampvq_queue_ctl_t *)(void *)(base + hdr->ctl_off[1]))->wake = WAKE_NEVER;
     /* The block is zeroed: flags 0 are "free" for a master whose counter is
      * 1. Each slot starts out lending its own buffer. */
     for (uint32_t i = 0; i < len; i++) {
@@ -251,8 +254,8 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     h.buf_off = AMPVQ_READ_ONCE(&hdr->buf_off);
     h.desc_stride = AMPVQ_READ_ONCE(&hdr->desc_stride);
     h.features = AMPVQ_READ_ONCE(&hdr->features);
-    h.wake_off[0] = AMPVQ_READ_ONCE(&hdr->wake_off[0]);
-    h.wake_off[1] = AMPVQ_READ_ONCE(&hdr->wake_off[1]);
+    h.ctl_off[0] = AMPVQ_READ_ONCE(&hdr->ctl_off[0]);
+    h.ctl_off[1] = AMPVQ_READ_ONCE(&hdr->ctl_off[1]);
     return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
 }
 
@@ -290,7 +293,9 @@ HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint1
         return ESP_ERR_NOT_FOUND;
     }
     esp_amp_queue_desc_t *d = desc_at(q, head);
-    if (!slot_ready(d, flip ^ lap_flags(q, head))) {
+    /* The peer's session word is read on every claim (a line it writes only
+     * when it restarts); a change takes the slow path. */
+    if (!slot_ready(d, flip ^ lap_flags(q, head)) || (first && AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen)) {
         if (first) {
             return take_slow(q, flip, buffer, size);
         }
@@ -312,11 +317,16 @@ HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint1
     return ESP_OK;
 }
 
-/* Nothing at head: on an event-index queue ask to be notified, then look
- * once more (without re-arming again: a peer toggling the flags cannot keep
- * us here). */
+/* Nothing at head, or the peer's session changed: settle the link (see
+ * queue_link.c), on an event-index queue ask to be notified, then look once
+ * more (not coming back here: a peer toggling its words cannot keep us). */
 static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size)
 {
+    int err = ampvq_queue_link_check(q);
+    if (err != ESP_OK) {
+        q->n_full += flip == 0 && err == ESP_ERR_NOT_FOUND;
+        return err;
+    }
     if (q->wake_own != NULL) {
         ampvq_queue_arm(q);
     }

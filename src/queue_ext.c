@@ -35,6 +35,9 @@ int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *sta
         .full = queue->n_full,
         .peer_errors = queue->n_peer_err,
         .notify = queue->n_notify,
+        .resets = queue->n_resets,
+        .lost = queue->n_lost,
+        .link_up = queue->link == 1, /* LINK_UP in queue_link.c */
     };
     return ESP_OK;
 }

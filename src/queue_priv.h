@@ -122,6 +122,13 @@ static inline bool slot_ready(const esp_amp_queue_desc_t *d, uint16_t want)
  * look at the flags again. */
 void ampvq_queue_arm(esp_amp_queue_t *q);
 
+/* Link sessions (queue_link.c). attach: at open, record this side's session
+ * (sub core: publish it). link_check: the peer's session word differs from
+ * what this handle expects; returns ESP_OK to go on, ESP_ERR_NOT_FOUND while
+ * the link is settling, ESP_ERR_INVALID_STATE once the handle is dead. */
+void ampvq_queue_attach(esp_amp_queue_t *q);
+int ampvq_queue_link_check(esp_amp_queue_t *q);
+
 /* After publishing slots [old, new): call the notify function if there is
  * one and, on an event-index queue, if the peer asked for a slot in range.
  * Returns ESP_OK (so that callers can end with a tail call). */

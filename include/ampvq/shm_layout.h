@@ -43,14 +43,14 @@ typedef struct ampvq_region_hdr_t {
     uint32_t region_size;        /**< bytes of shared memory in use, from offset 0 */
     uint32_t dir_count;          /**< valid entries; release-published by the main core */
     uint32_t sw_intr_pending[2]; /**< pending software-interrupt bits, indexed by core */
-    uint32_t session[2];         /**< link session of each core, written only by that core;
-                                      0 = not attached (see docs/sessions.md) */
+    uint32_t session[2];         /**< each core's instance number, bumped by that core's
+                                      esp_amp_init(); 0 = never attached (docs/sessions.md) */
 } ampvq_region_hdr_t;
 
 /** Header of a queue's sys_info block: then `len` descriptors, `desc_stride`
  *  bytes apart, at desc_off, then `len * item_size` bytes of buffers at
- *  buf_off, then (event index only) the two wake words. Written by the main
- *  core before it release-publishes `len`; read once by the other side. */
+ *  buf_off, then the two roles' control words. Written by the main core
+ *  before it release-publishes `len`; read once by the other side. */
 typedef struct ampvq_queue_hdr_t {
     uint16_t len;         /**< slots, a power of two 1..32768; 0 until initialised */
     uint16_t item_size;   /**< bytes per buffer, a multiple of 4 */
@@ -59,12 +59,26 @@ typedef struct ampvq_queue_hdr_t {
     uint16_t desc_stride; /**< bytes from one descriptor to the next: 8 (ESP-AMP's
                                packing), or a cache line in non-coherent builds */
     uint16_t features;    /**< AMPVQ_QUEUE_FEAT_* */
-    uint32_t wake_off[2]; /**< event index: the word each role writes, indexed
-                               [0] remote, [1] master (0 without event index) */
+    uint32_t ctl_off[2];  /**< each role's ampvq_queue_ctl_t, indexed [0] remote,
+                               [1] master; on lines of their own when the wake
+                               words are used or caches are not coherent */
 } ampvq_queue_hdr_t;
 
-/** ampvq_queue_hdr_t::features: the queue has wake words (event index). */
+/** Control words of one role of a queue; only the core in that role writes
+ *  them. */
+typedef struct ampvq_queue_ctl_t {
+    uint32_t wake;    /**< event index: notify me when you publish slot `wake`
+                           (remote: the master's send index; master: the
+                           remote's free index) */
+    uint32_t session; /**< link session this core attached with (docs/sessions.md) */
+} ampvq_queue_ctl_t;
+
+/** ampvq_queue_hdr_t::features: the wake words are in use (event index). */
 #define AMPVQ_QUEUE_FEAT_EVENT_IDX ((uint16_t)1u)
+
+/** ampvq_queue_ctl_t::session bit: the sub core attached to a queue no
+ *  session had used before (so the main core need not reset it). */
+#define AMPVQ_SESSION_FRESH 0x80000000u
 
 /** One slot of the descriptor table (ESP-AMP's name and bytes). The peer may
  *  rewrite it at any moment: readers load flags with acquire, then copy addr

@@ -30,7 +30,9 @@ _Static_assert(offsetof(ampvq_queue_hdr_t, desc_off) == 4, "qhdr.desc_off at 4")
 _Static_assert(offsetof(ampvq_queue_hdr_t, buf_off) == 8, "qhdr.buf_off at 8");
 _Static_assert(offsetof(ampvq_queue_hdr_t, desc_stride) == 12, "qhdr.desc_stride at 12");
 _Static_assert(offsetof(ampvq_queue_hdr_t, features) == 14, "qhdr.features at 14");
-_Static_assert(offsetof(ampvq_queue_hdr_t, wake_off) == 16, "qhdr.wake_off at 16");
+_Static_assert(offsetof(ampvq_queue_hdr_t, ctl_off) == 16, "qhdr.ctl_off at 16");
+_Static_assert(sizeof(ampvq_queue_ctl_t) == 8 && offsetof(ampvq_queue_ctl_t, session) == 4, "control words");
+_Static_assert(AMPVQ_SESSION_FRESH == 0x80000000u, "fresh-attach bit");
 _Static_assert(AMPVQ_QUEUE_FEAT_EVENT_IDX == 1u, "event-index feature bit");
 _Static_assert(sizeof(((ampvq_queue_hdr_t *)0)->len) == 2, "qhdr.len is 16-bit");
 _Static_assert(sizeof(((ampvq_queue_hdr_t *)0)->item_size) == 2, "qhdr.item_size is 16-bit");
@@ -101,11 +103,13 @@ static void check_fresh_block(uint16_t id, uint16_t len_arg, uint16_t item_arg, 
     assert_int_equal(hdr->item_size, item);
     assert_int_equal(hdr->desc_off, block_off + DESC_REL_OFFSET);
     assert_int_equal(hdr->buf_off, hdr->desc_off + len * 8u);
-    assert_int_equal(block_size, DESC_REL_OFFSET + len * 8u + len * item);
+    /* Then the two roles' control words, 8-aligned, 8 bytes each. */
+    uint32_t ctl_rel = (DESC_REL_OFFSET + len * 8u + len * item + 7u) & ~7u;
+    assert_int_equal(block_size, ctl_rel + 16u);
     assert_int_equal(hdr->desc_stride, 8);
     assert_int_equal(hdr->features, 0);
-    assert_int_equal(hdr->wake_off[0], 0);
-    assert_int_equal(hdr->wake_off[1], 0);
+    assert_int_equal(hdr->ctl_off[0], block_off + ctl_rel);
+    assert_int_equal(hdr->ctl_off[1], block_off + ctl_rel + 8u);
     const esp_amp_queue_desc_t *desc = (const esp_amp_queue_desc_t *)(const void *)(block + DESC_REL_OFFSET);
     for (uint32_t i = 0; i < len; i++) {
         assert_int_equal(desc[i].addr, hdr->buf_off + i * item);

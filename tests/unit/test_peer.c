@@ -649,7 +649,7 @@ static void test_peer_bad_freed_slot_skipped_queue_keeps_working(void **state)
 
 typedef struct {
     const char *what;
-    int field;     /* 0 len, 1 item_size, 2 desc_off, 3 buf_off, 4 desc_stride, 5 features, 6 wake_off[0] */
+    int field;     /* 0 len, 1 item_size, 2 desc_off, 3 buf_off, 4 desc_stride, 5 features, 6 ctl_off[0] */
     int64_t value; /* absolute, or relative to the block when rel */
     bool rel;
     int err;
@@ -660,11 +660,12 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
     (void)state;
     esp_amp_queue_t mq, sq;
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
-    /* 4 slots of 16: header 0..24, descriptors 24..56, buffers 56..120. */
+    /* 4 slots of 16: header 0..24, descriptors 24..56, buffers 56..120,
+     * control words 120..136. */
     CHECK_OK(esp_amp_queue_main_init(&mq, 4, 16, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q));
     unit_qview_t v;
     QVIEW(&v, ID_Q);
-    assert_int_equal(v.block_size, 120);
+    assert_int_equal(v.block_size, 136);
     const ampvq_queue_hdr_t good = *v.hdr;
     const int IR = ESP_ERR_INVALID_RESPONSE;
 
@@ -680,12 +681,12 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
         {"item 6", 1, 6, false, IR},
         {"item 17", 1, 17, false, IR},
         {"item 65535", 1, 65535, false, IR},
-        {"item 20 (past the block)", 1, 20, false, IR},
+        {"item 24 (past the block)", 1, 24, false, IR},
         {"desc in header", 2, 0, true, IR},
         {"desc in header +4", 2, 4, true, IR},
         {"desc unaligned", 2, 26, true, IR},
         {"desc past end", 2, 120 - 16, true, IR},
-        {"desc at end", 2, 120, true, IR},
+        {"desc at end", 2, 136, true, IR},
         {"desc before block", 2, -32, true, IR},
         {"desc 0", 2, 0, false, IR},
         {"desc wraps", 2, 0xfffffff8, false, IR},
@@ -694,19 +695,19 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
         {"buf on descriptors", 3, 24, true, IR},
         {"buf overlaps last descriptor", 3, 52, true, IR},
         {"buf unaligned", 3, 58, true, IR},
-        {"buf past end", 3, 60, true, IR},
-        {"buf after block", 3, 120, true, IR},
+        {"buf past end", 3, 80, true, IR},
+        {"buf after block", 3, 136, true, IR},
         {"stride 0", 4, 0, false, IR},
         {"stride 3", 4, 3, false, IR},
         {"stride 4 (descriptors overlap)", 4, 4, false, IR},
         {"stride 12", 4, 12, false, IR},
         {"stride 16 (past the block)", 4, 16, false, IR},
         {"stride 512", 4, 512, false, IR},
-        {"event index without wake words", 5, AMPVQ_QUEUE_FEAT_EVENT_IDX, false, IR},
-        {"wake word in header", 6, 20, true, IR},
-        {"wake word unaligned", 6, 118, true, IR},
-        {"wake word past the block", 6, 120, true, IR},
-        {"wake word before the block", 6, -4, true, IR},
+        {"control words in header", 6, 20, true, IR},
+        {"control words at 0", 6, 0, false, IR},
+        {"control words unaligned", 6, 122, true, IR},
+        {"control words past the block", 6, 132, true, IR},
+        {"control words before the block", 6, -4, true, IR},
         {"buf 0", 3, 0, false, IR},
         {"buf wraps", 3, 0xfffffffc, false, IR},
     };
@@ -734,9 +735,7 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
             v.hdr->features = (uint16_t)value;
             break;
         default:
-            v.hdr->features = AMPVQ_QUEUE_FEAT_EVENT_IDX;
-            v.hdr->wake_off[0] = value;
-            v.hdr->wake_off[1] = v.block_off + 116;
+            v.hdr->ctl_off[0] = value;
             break;
         }
         ampvq_posix_set_core(AMPVQ_CORE_SUB);

@@ -374,7 +374,7 @@ static void check_rounded_len(uint16_t id, uint16_t len_arg, uint32_t want)
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
     uint32_t block_size = 0;
     assert_non_null(esp_amp_sys_info_lookup(id, &block_size));
-    assert_int_equal(block_size, 24u + want * 12u);
+    assert_int_equal(block_size, ((24u + want * 12u + 7u) & ~7u) + 16u);
 
     void *buf;
     uint32_t n = 0;
@@ -431,7 +431,7 @@ static void test_queue_item_size_rounded_up_to_4(void **state)
 
         uint32_t block_size = 0;
         assert_non_null(esp_amp_sys_info_lookup(id, &block_size));
-        assert_int_equal(block_size, 24u + 8u + rounded);
+        assert_int_equal(block_size, ((24u + 8u + rounded + 7u) & ~7u) + 16u);
 
         void *buf;
         ampvq_posix_set_core(AMPVQ_CORE_MAIN);
@@ -1028,7 +1028,7 @@ static void big_queue(uint16_t id, bool main_is_master)
     uint8_t *block = esp_amp_sys_info_lookup(id, &size32);
     assert_non_null(block);
     assert_ptr_equal(esp_amp_sys_info_get(id, &size16), block);
-    assert_int_equal(size32, 24u + 512u * 8u + 512u * 256u);
+    assert_int_equal(size32, 24u + 512u * 8u + 512u * 256u + 16u);
     assert_true(size32 > 0xffffu);
     assert_int_equal(size16, 0xffff);
 
