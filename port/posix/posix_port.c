@@ -103,6 +103,10 @@ static void futex_wake(uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* Tasks of each core asleep in ampvq_port_wait_intr(): lets a dispatch skip
+ * the wake syscall when nobody waits, which is nearly always. */
+static atomic_uint gen_waiters[2];
+
 /* ---------------------------------------------------------------- port.h */
 
 int ampvq_port_core_id(void)
@@ -230,6 +234,42 @@ void ampvq_port_delay_us(uint32_t us)
 {
     struct timespec ts = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    atomic_uint *waiters = &gen_waiters[ampvq_port_core_id() & 1];
+    int timed_out = 0;
+
+    /* Announce, then look: with the dispatcher's advance, fence, look at
+     * waiters (ampvq_port_wake_intr()) this is Dekker's pattern, so either
+     * we see the new generation or the dispatcher sees us and wakes. The
+     * kernel compares *gen == seen again under its lock before sleeping.
+     * The futex is private: the generation lives in this process's memory,
+     * and the dispatching interrupt thread is in this process too (in both
+     * modes a core's tasks and its interrupt thread share a process). */
+    atomic_fetch_add(waiters, 1);
+    atomic_thread_fence(memory_order_seq_cst);
+    if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) == seen) {
+        struct timespec ts = {.tv_sec = (time_t)(timeout_ms / 1000u), .tv_nsec = (long)(timeout_ms % 1000u) * 1000000L};
+        /* Relative time-out, so a jump of the wall clock cannot stretch it.
+         * EINTR and EAGAIN (the value moved) are early returns, as allowed. */
+        if (syscall(SYS_futex, gen, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 && errno == ETIMEDOUT) {
+            timed_out = 1;
+        }
+    }
+    atomic_fetch_sub(waiters, 1);
+    return timed_out;
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* Pairs with the fence in ampvq_port_wait_intr(): orders the core's
+     * advance of *gen before our look at the waiter count. */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&gen_waiters[ampvq_port_core_id() & 1], memory_order_relaxed) != 0) {
+        syscall(SYS_futex, gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
 }
 

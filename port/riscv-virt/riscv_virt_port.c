@@ -288,6 +288,40 @@ void ampvq_port_delay_us(uint32_t us)
     }
 }
 
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    uint64_t end = ampvq_riscv_mtime() + (uint64_t)timeout_ms * TICKS_PER_MS;
+    uint32_t h = hart_id();
+
+    for (;;) {
+        /* As in delay_us(): check and sleep with MIE off, so the doorbell
+         * cannot be taken between the check and the wfi (wfi still wakes on
+         * a pending MSIP, which sw_intr_install() enabled in mie). The trap
+         * is taken when MIE comes back on, and its dispatch moves *gen. */
+        uint32_t token = ampvq_port_critical_enter();
+        if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) != seen) {
+            ampvq_port_critical_exit(token);
+            return 0;
+        }
+        if (ampvq_riscv_mtime() >= end) {
+            ampvq_port_critical_exit(token);
+            return 1;
+        }
+        mtimecmp_write(h, end);
+        mie_set(MIE_MTIE);
+        wfi();
+        mie_clear(MIE_MTIE);
+        ampvq_port_critical_exit(token);
+    }
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* The dispatch runs on the sleeping hart itself, in the trap that woke
+     * its wfi; wait_intr() looks at *gen when the trap returns. */
+    (void)gen;
+}
+
 int ampvq_port_start_subcore(void)
 {
     uint32_t expected = 0;
