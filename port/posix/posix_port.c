@@ -106,6 +106,8 @@ static void futex_wake(uint32_t *word)
 /* Tasks of each core asleep in ampvq_port_wait_intr(): lets a dispatch skip
  * the wake syscall when nobody waits, which is nearly always. */
 static atomic_uint gen_waiters[2];
+static atomic_uint_fast64_t wait_calls[2];    /* test hook: ampvq_posix_wait_count() */
+static atomic_uint_fast64_t wait_timeouts[2]; /* ... of which timed out */
 
 /* ---------------------------------------------------------------- port.h */
 
@@ -239,7 +241,8 @@ void ampvq_port_delay_us(uint32_t us)
 
 int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
 {
-    atomic_uint *waiters = &gen_waiters[ampvq_port_core_id() & 1];
+    int core = ampvq_port_core_id() & 1;
+    atomic_uint *waiters = &gen_waiters[core];
     int timed_out = 0;
 
     /* Announce, then look: with the dispatcher's advance, fence, look at
@@ -260,6 +263,10 @@ int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms
         }
     }
     atomic_fetch_sub(waiters, 1);
+    atomic_fetch_add_explicit(&wait_calls[core], 1, memory_order_relaxed);
+    if (timed_out) {
+        atomic_fetch_add_explicit(&wait_timeouts[core], 1, memory_order_relaxed);
+    }
     return timed_out;
 }
 
@@ -501,6 +508,10 @@ void ampvq_posix_teardown(void)
         atomic_store(&irq->pending, NULL);
         atomic_store(&irq->dispatches, 0);
     }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&wait_calls[i], 0);
+        atomic_store(&wait_timeouts[i], 0);
+    }
     if (sub_thread_started) {
         pthread_join(sub_thread, NULL);
         sub_thread_started = false;
@@ -530,6 +541,16 @@ void ampvq_posix_teardown(void)
 uint64_t ampvq_posix_dispatch_count(int core)
 {
     return atomic_load(&irqs[core & 1].dispatches);
+}
+
+uint64_t ampvq_posix_wait_count(int core)
+{
+    return atomic_load(&wait_calls[core & 1]);
+}
+
+uint64_t ampvq_posix_wait_timeouts(int core)
+{
+    return atomic_load(&wait_timeouts[core & 1]);
 }
 
 /* ------------------------------------------------------- fault test hooks */
