@@ -245,15 +245,17 @@ int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms
     atomic_uint *waiters = &gen_waiters[core];
     int timed_out = 0;
 
-    /* Announce, then look: with the dispatcher's advance, fence, look at
-     * waiters (ampvq_port_wake_intr()) this is Dekker's pattern, so either
-     * we see the new generation or the dispatcher sees us and wakes. The
-     * kernel compares *gen == seen again under its lock before sleeping.
-     * The futex is private: the generation lives in this process's memory,
-     * and the dispatching interrupt thread is in this process too (in both
-     * modes a core's tasks and its interrupt thread share a process). */
-    atomic_fetch_add(waiters, 1);
-    atomic_thread_fence(memory_order_seq_cst);
+    /* Announce, then look. The dispatcher advances *gen, then does an RMW
+     * on the waiter count (ampvq_port_wake_intr()). RMWs on one word are
+     * totally ordered: if its RMW came first, ours reads from it and the
+     * advance happens-before our look; if ours came first, it sees us and
+     * wakes. So we never sleep through an advance (no fences: GCC's TSan
+     * rejects them). The kernel compares *gen with seen again under its
+     * lock before sleeping. The futex is private: the generation lives in
+     * this process's memory, and the dispatching interrupt thread is in
+     * this process too (in both modes a core's tasks and its interrupt
+     * thread share a process). */
+    atomic_fetch_add_explicit(waiters, 1, memory_order_acq_rel);
     if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) == seen) {
         struct timespec ts = {.tv_sec = (time_t)(timeout_ms / 1000u), .tv_nsec = (long)(timeout_ms % 1000u) * 1000000L};
         /* Relative time-out, so a jump of the wall clock cannot stretch it.
@@ -272,10 +274,9 @@ int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms
 
 void ampvq_port_wake_intr(uint32_t *gen)
 {
-    /* Pairs with the fence in ampvq_port_wait_intr(): orders the core's
-     * advance of *gen before our look at the waiter count. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&gen_waiters[ampvq_port_core_id() & 1], memory_order_relaxed) != 0) {
+    /* An RMW, not a load: see ampvq_port_wait_intr(). Release orders the
+     * core's advance of *gen before it. */
+    if (atomic_fetch_add_explicit(&gen_waiters[ampvq_port_core_id() & 1], 0, memory_order_acq_rel) != 0) {
         syscall(SYS_futex, gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
 }
