@@ -353,24 +353,37 @@ int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *sta
 /**
  * @brief Master: esp_amp_queue_alloc_try() that waits up to `timeout_ms` for a
  *        free buffer, sleeping on this core's software interrupt (any id)
- *        instead of spinning. Task context; needs esp_amp_sw_intr_init() on
- *        this core, and a remote that wakes it (esp_amp_queue_set_free_notify()
- *        with a function that triggers a software interrupt on this core).
- *        timeout_ms 0 tries once; ESP_AMP_QUEUE_WAIT_FOREVER never times out.
+ *        instead of spinning. Task context with interrupts enabled, never an
+ *        ISR; needs esp_amp_init() on this core, and a remote that wakes it
+ *        (esp_amp_queue_set_free_notify() with a function that triggers a
+ *        software interrupt on this core). Any dispatch on this core ends a
+ *        sleep and the call tries again, so unrelated interrupts cost a try,
+ *        not an early return. See docs/extensions.md, "Blocking calls".
  *
- * @retval ESP_ERR_TIMEOUT no buffer within timeout_ms
- * @retval others          as esp_amp_queue_alloc_try()
+ * @param timeout_ms milliseconds of ampvq's clock (whole ms, so the wait may
+ *                   be up to 1 ms shorter); 0 tries once without sleeping
+ *                   (then ISR-safe); ESP_AMP_QUEUE_WAIT_FOREVER never
+ *                   times out
+ *
+ * @retval ESP_OK          `*buffer` set
+ * @retval ESP_ERR_TIMEOUT no buffer within timeout_ms (also for timeout_ms 0:
+ *                         this call never returns ESP_ERR_NOT_FOUND)
+ * @retval others          as esp_amp_queue_alloc_try(), returned at once
  */
 int esp_amp_queue_alloc(esp_amp_queue_t *queue, void **buffer, uint16_t size, uint32_t timeout_ms);
 
 /**
  * @brief Remote: esp_amp_queue_recv_try() that waits up to `timeout_ms` for a
  *        buffer, sleeping on this core's software interrupt (any id). Task
- *        context; needs esp_amp_sw_intr_init() on this core and a master
- *        whose notify function triggers a software interrupt on this core.
+ *        context with interrupts enabled, never an ISR, and not together with
+ *        a queue callback that receives on the same side; needs esp_amp_init()
+ *        on this core and a master whose notify function triggers a software
+ *        interrupt on this core. timeout_ms as esp_amp_queue_alloc().
  *
- * @retval ESP_ERR_TIMEOUT nothing received within timeout_ms
- * @retval others          as esp_amp_queue_recv_try()
+ * @retval ESP_OK          `*buffer` and `*size` set
+ * @retval ESP_ERR_TIMEOUT nothing received within timeout_ms (never
+ *                         ESP_ERR_NOT_FOUND)
+ * @retval others          as esp_amp_queue_recv_try(), returned at once
  */
 int esp_amp_queue_recv(esp_amp_queue_t *queue, void **buffer, uint16_t *size, uint32_t timeout_ms);
 

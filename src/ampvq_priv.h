@@ -59,4 +59,8 @@ int ampvq_sys_info_find(uint16_t id, ampvq_block_t *out);
  * registered). */
 void ampvq_sw_intr_raise_local(uint32_t id);
 
+/* This core's dispatch generation (see ampvq_port_wait_intr()): read it
+ * with AMPVQ_LOAD_ACQUIRE before checking a condition, then sleep on it. */
+const uint32_t *ampvq_sw_intr_gen(void);
+
 #endif /* AMPVQ_PRIV_H */

@@ -103,6 +103,12 @@ static void futex_wake(uint32_t *word)
     syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* Tasks of each core asleep in ampvq_port_wait_intr(): lets a dispatch skip
+ * the wake syscall when nobody waits, which is nearly always. */
+static atomic_uint gen_waiters[2];
+static atomic_uint_fast64_t wait_calls[2];    /* test hook: ampvq_posix_wait_count() */
+static atomic_uint_fast64_t wait_timeouts[2]; /* ... of which timed out */
+
 /* ---------------------------------------------------------------- port.h */
 
 int ampvq_port_core_id(void)
@@ -230,6 +236,48 @@ void ampvq_port_delay_us(uint32_t us)
 {
     struct timespec ts = {.tv_sec = us / 1000000u, .tv_nsec = (long)(us % 1000000u) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    int core = ampvq_port_core_id() & 1;
+    atomic_uint *waiters = &gen_waiters[core];
+    int timed_out = 0;
+
+    /* Announce, then look. The dispatcher advances *gen, then does an RMW
+     * on the waiter count (ampvq_port_wake_intr()). RMWs on one word are
+     * totally ordered: if its RMW came first, ours reads from it and the
+     * advance happens-before our look; if ours came first, it sees us and
+     * wakes. So we never sleep through an advance (no fences: GCC's TSan
+     * rejects them). The kernel compares *gen with seen again under its
+     * lock before sleeping. The futex is private: the generation lives in
+     * this process's memory, and the dispatching interrupt thread is in
+     * this process too (in both modes a core's tasks and its interrupt
+     * thread share a process). */
+    atomic_fetch_add_explicit(waiters, 1, memory_order_acq_rel);
+    if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) == seen) {
+        struct timespec ts = {.tv_sec = (time_t)(timeout_ms / 1000u), .tv_nsec = (long)(timeout_ms % 1000u) * 1000000L};
+        /* Relative time-out, so a jump of the wall clock cannot stretch it.
+         * EINTR and EAGAIN (the value moved) are early returns, as allowed. */
+        if (syscall(SYS_futex, gen, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 && errno == ETIMEDOUT) {
+            timed_out = 1;
+        }
+    }
+    atomic_fetch_sub(waiters, 1);
+    atomic_fetch_add_explicit(&wait_calls[core], 1, memory_order_relaxed);
+    if (timed_out) {
+        atomic_fetch_add_explicit(&wait_timeouts[core], 1, memory_order_relaxed);
+    }
+    return timed_out;
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* An RMW, not a load: see ampvq_port_wait_intr(). Release orders the
+     * core's advance of *gen before it. */
+    if (atomic_fetch_add_explicit(&gen_waiters[ampvq_port_core_id() & 1], 0, memory_order_acq_rel) != 0) {
+        syscall(SYS_futex, gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
     }
 }
 
@@ -461,6 +509,10 @@ void ampvq_posix_teardown(void)
         atomic_store(&irq->pending, NULL);
         atomic_store(&irq->dispatches, 0);
     }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&wait_calls[i], 0);
+        atomic_store(&wait_timeouts[i], 0);
+    }
     if (sub_thread_started) {
         pthread_join(sub_thread, NULL);
         sub_thread_started = false;
@@ -490,6 +542,16 @@ void ampvq_posix_teardown(void)
 uint64_t ampvq_posix_dispatch_count(int core)
 {
     return atomic_load(&irqs[core & 1].dispatches);
+}
+
+uint64_t ampvq_posix_wait_count(int core)
+{
+    return atomic_load(&wait_calls[core & 1]);
+}
+
+uint64_t ampvq_posix_wait_timeouts(int core)
+{
+    return atomic_load(&wait_timeouts[core & 1]);
 }
 
 /* ------------------------------------------------------- fault test hooks */

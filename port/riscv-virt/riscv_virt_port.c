@@ -59,6 +59,7 @@ extern uint8_t __ampvq_shm_end[];
 uint32_t ampvq_riscv_sub_go;
 
 static uint32_t dispatches[2];
+static uint32_t wait_calls[2]; /* ampvq_riscv_wait_count() */
 
 /*
  * rung[h] is 1 from the ring that raised hart h's MSIP until h's trap
@@ -288,6 +289,42 @@ void ampvq_port_delay_us(uint32_t us)
     }
 }
 
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    uint64_t end = ampvq_riscv_mtime() + (uint64_t)timeout_ms * TICKS_PER_MS;
+    uint32_t h = hart_id();
+
+    /* Only this hart writes its count; relaxed, like dispatches[]. */
+    __atomic_store_n(&wait_calls[h & 1u], wait_calls[h & 1u] + 1u, __ATOMIC_RELAXED);
+    for (;;) {
+        /* As in delay_us(): check and sleep with MIE off, so the doorbell
+         * cannot be taken between the check and the wfi (wfi still wakes on
+         * a pending MSIP, which sw_intr_install() enabled in mie). The trap
+         * is taken when MIE comes back on, and its dispatch moves *gen. */
+        uint32_t token = ampvq_port_critical_enter();
+        if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) != seen) {
+            ampvq_port_critical_exit(token);
+            return 0;
+        }
+        if (ampvq_riscv_mtime() >= end) {
+            ampvq_port_critical_exit(token);
+            return 1;
+        }
+        mtimecmp_write(h, end);
+        mie_set(MIE_MTIE);
+        wfi();
+        mie_clear(MIE_MTIE);
+        ampvq_port_critical_exit(token);
+    }
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* The dispatch runs on the sleeping hart itself, in the trap that woke
+     * its wfi; wait_intr() looks at *gen when the trap returns. */
+    (void)gen;
+}
+
 int ampvq_port_start_subcore(void)
 {
     uint32_t expected = 0;
@@ -328,6 +365,11 @@ void ampvq_riscv_hart_setup(void)
 uint32_t ampvq_riscv_dispatch_count(int core)
 {
     return __atomic_load_n(&dispatches[core & 1], __ATOMIC_RELAXED);
+}
+
+uint32_t ampvq_riscv_wait_count(int core)
+{
+    return __atomic_load_n(&wait_calls[core & 1], __ATOMIC_RELAXED);
 }
 
 void ampvq_riscv_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval)

@@ -110,6 +110,16 @@ void ampvq_posix_teardown(void);
  */
 uint64_t ampvq_posix_dispatch_count(int core);
 
+/**
+ * Test hook: calls of ampvq_port_wait_intr() by core `core`'s tasks in this
+ * process since setup, and how many of them ended by time-out. A blocking
+ * call that sleeps makes about one call per failed try, and a call ends
+ * early only when a dispatch came, so calls stay near the dispatch count;
+ * one that spun would make far more.
+ */
+uint64_t ampvq_posix_wait_count(int core);
+uint64_t ampvq_posix_wait_timeouts(int core);
+
 /*
  * Test hooks: fault injection (tests/faults). Off by default; when off, the
  * doorbell costs one extra predictable branch. They act on this process

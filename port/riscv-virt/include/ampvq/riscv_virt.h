@@ -33,6 +33,11 @@ _Noreturn void ampvq_riscv_exit(int code);
  *  ampvq_sw_intr_dispatch() each) since reset. */
 uint32_t ampvq_riscv_dispatch_count(int core);
 
+/** Calls of ampvq_port_wait_intr() by this core since reset: a blocking
+ *  queue call sleeps about once per failed try, so a test can tell sleeping
+ *  from spinning by comparing it with the dispatch count. */
+uint32_t ampvq_riscv_wait_count(int core);
+
 /** Exit statuses the port itself produces, beside the application's own. */
 #define AMPVQ_RISCV_EXIT_SUB_TIMEOUT 3 /**< sub core still running at the end */
 #define AMPVQ_RISCV_EXIT_TRAP        4 /**< unexpected exception or interrupt */
