@@ -48,6 +48,7 @@ typedef struct {
     uint16_t id;
     uint32_t size;
     uint32_t offset;
+    bool overlaps; /* shares bytes with another block */
 } entry_t;
 
 static bool rd16(const ctx_t *c, uint64_t off, uint16_t *v)
@@ -524,6 +525,7 @@ static int inspect_region(ctx_t *c)
     for (uint32_t i = 1; i < n_ent; i++) {
         const entry_t *p = &ents[reach];
         if (overlap(p->offset, p->size, ents[i].offset, ents[i].size)) {
+            ents[reach].overlaps = ents[i].overlaps = true;
             violation(c, "dir %u (id 0x%04x, 0x%08x+%u) and dir %u (id 0x%04x, 0x%08x+%u) overlap", p->index, p->id,
                       p->offset, p->size, ents[i].index, ents[i].id, ents[i].offset, ents[i].size);
         }
@@ -536,7 +538,9 @@ static int inspect_region(ctx_t *c)
     qsort(ents, n_ent, sizeof(*ents), cmp_index);
     int rc = 0;
     for (uint32_t i = 0; i < n_ent && rc == 0; i++) {
-        if (looks_like_queue(c, &ents[i])) {
+        /* Overlapping blocks are not walked as queues: a hostile directory
+         * could otherwise name one descriptor table 65535 times. */
+        if (!ents[i].overlaps && looks_like_queue(c, &ents[i])) {
             rc = inspect_queue(c, &ents[i]);
         } else {
             print_block(c, &ents[i]);
