@@ -15,6 +15,8 @@
  *   reorder.bin   queue 0x0100 after an out-of-order send: one buffer named
  *                 by two slots, legal, accepted only with --reorder.
  *   bad_*.bin     good.bin with one corruption each (see main()).
+ *   uninit.bin    good.bin with queue A's len 0 (taken during its init).
+ *   offset.bin    good.bin after 100 bytes of something else.
  *   trunc_*.bin   good.bin cut short.
  *
  * It also prints esp_amp_queue_dump() of both ends of queue 0x0100, so the
@@ -248,6 +250,22 @@ static void good_and_corrupt(void)
     c = copy_of(img);
     put16(c + desc + 6 * 8 + 6, AMPVQ_DESC_F_USED);
     write_file("bad_flags.bin", c, SHM_SIZE);
+    free(c);
+
+    /* Header of queue A as the main core leaves it mid-init: len last. */
+    c = copy_of(img);
+    put16(c + qa, 0);
+    write_file("uninit.bin", c, SHM_SIZE);
+    free(c);
+
+    /* The region 100 bytes into the file, as in a slice of a larger dump. */
+    c = malloc(100 + SHM_SIZE);
+    if (c == NULL) {
+        exit(1);
+    }
+    memset(c, 0xee, 100);
+    memcpy(c + 100, img, SHM_SIZE);
+    write_file("offset.bin", c, 100 + SHM_SIZE);
     free(c);
 
     write_file("trunc_hdr.bin", img, 20);
