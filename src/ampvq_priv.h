@@ -63,4 +63,8 @@ void ampvq_sw_intr_raise_local(uint32_t id);
  * with AMPVQ_LOAD_ACQUIRE before checking a condition, then sleep on it. */
 const uint32_t *ampvq_sw_intr_gen(void);
 
+/* Sub core: take the next instance number (region session[SUB]); done by
+ * esp_amp_init(), exported for tests that play a restarted sub core. */
+void ampvq_sub_session_bump(void);
+
 #endif /* AMPVQ_PRIV_H */

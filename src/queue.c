@@ -193,25 +193,32 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
     if (err != ESP_OK) {
         return err;
     }
+    /* Everything from locals, nothing read back: the block is in the
+     * directory already, so a (faulty) sub core could be writing into it. */
+    const ampvq_queue_hdr_t h = {
+        .len = (uint16_t)len,
+        .item_size = (uint16_t)item,
+        .desc_off = b.offset + DESC_REL,
+        .buf_off = b.offset + buf_rel,
+        .desc_stride = (uint16_t)DESC_STRIDE,
+        .features = (flags & ESP_AMP_QUEUE_F_EVENT_IDX) ? AMPVQ_QUEUE_FEAT_EVENT_IDX : 0u,
+        .ctl_off = {b.offset + ctl_rel, b.offset + ctl_rel + ctl_step},
+    };
     uint8_t *base = (uint8_t *)ampvq_port_shm_base();
     ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b.ptr;
-    hdr->item_size = (uint16_t)item;
-    hdr->desc_off = b.offset + DESC_REL;
-    hdr->buf_off = b.offset + buf_rel;
-    hdr->desc_stride = (uint16_t)DESC_STRIDE;
-    hdr->features = (flags & ESP_AMP_QUEUE_F_EVENT_IDX) ? AMPVQ_QUEUE_FEAT_EVENT_IDX : 0u;
-    hdr->ctl_off[0] = b.offset + ctl_rel;
-    hdr->ctl_off[1] = b.offset + ctl_rel + ctl_step;
-    ((ampvq_queue_ctl_t *)(void *)(base + hdr->ctl_off[1]))->wake = WAKE_NEVER;
+    hdr->item_size = h.item_size;
+    hdr->desc_off = h.desc_off;
+    hdr->buf_off = h.buf_off;
+    hdr->desc_stride = h.desc_stride;
+    hdr->features = h.features;
+    hdr->ctl_off[0] = h.ctl_off[0];
+    hdr->ctl_off[1] = h.ctl_off[1];
+    ((ampvq_queue_ctl_t *)(void *)(base + h.ctl_off[1]))->wake = WAKE_NEVER;
     /* The block is zeroed: flags 0 are "free" for a master whose counter is
      * 1. Each slot starts out lending its own buffer. */
     for (uint32_t i = 0; i < len; i++) {
-        ((esp_amp_queue_desc_t *)(void *)(base + hdr->desc_off + i * DESC_STRIDE))->addr = hdr->buf_off + i * item;
+        ((esp_amp_queue_desc_t *)(void *)(base + h.desc_off + i * DESC_STRIDE))->addr = h.buf_off + i * item;
     }
-    /* Our copy, taken before len is published: the sub core may rewrite the
-     * header as soon as it can see it. */
-    ampvq_queue_hdr_t h = *hdr;
-    h.len = (uint16_t)len;
     cache_writeback(b.ptr, b.size);
     /* Pairs with the LOAD_ACQUIRE of len in esp_amp_queue_sub_init(): a
      * non-zero len means header and descriptors are complete. */
@@ -322,10 +329,15 @@ HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint1
  * more (not coming back here: a peer toggling its words cannot keep us). */
 static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size)
 {
-    int err = ampvq_queue_link_check(q);
-    if (err != ESP_OK) {
-        q->n_full += flip == 0 && err == ESP_ERR_NOT_FOUND;
-        return err;
+    if (AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen) {
+        int err = ampvq_queue_link_check(q);
+        if (err != ESP_OK) {
+            q->n_full += flip == 0 && err == ESP_ERR_NOT_FOUND;
+            return err;
+        }
+    } else if (q->wake_own == NULL) {
+        q->n_full += flip == 0;
+        return ESP_ERR_NOT_FOUND; /* nothing to arm: no second look needed */
     }
     if (q->wake_own != NULL) {
         ampvq_queue_arm(q);

@@ -16,6 +16,8 @@
  * expects in the slot's lap (queue.c, queue_priv.h); what the peer's
  * application holds is invisible from here.
  */
+#include <stddef.h> /* offsetof: freestanding */
+
 #include "queue_priv.h"
 
 /* Longest line: a slot line with every suffix is under 120 characters. */
@@ -69,6 +71,30 @@ static uint32_t load_u32(const uint32_t *p)
 {
     cache_invalidate(p, sizeof(*p));
     return AMPVQ_READ_ONCE(p);
+}
+
+/* The handle's link state (esp_amp_queue_t::link), named as in queue_link.c:
+ * LINK_NONE, LINK_UP, LINK_RESETTING, LINK_PENDING, LINK_DEAD. */
+static const char *link_name(uint8_t link)
+{
+    static const char *const names[] = {"none", "up", "resetting", "pending", "dead"};
+    return link < sizeof(names) / sizeof(names[0]) ? names[link] : "unknown";
+}
+
+/* This role's or the peer's control words: the session word's struct. */
+static const ampvq_queue_ctl_t *ctl_of(const uint32_t *session)
+{
+    return (const ampvq_queue_ctl_t *)(const void *)((const uint8_t *)session -
+                                                     offsetof(ampvq_queue_ctl_t, session));
+}
+
+static void put_ctl(line_t *l, const uint32_t *session)
+{
+    const ampvq_queue_ctl_t *ctl = ctl_of(session);
+    put_str(l, " wake ");
+    put_dec(l, load_u32(&ctl->wake));
+    put_str(l, " session ");
+    put_hex(l, load_u32(&ctl->session), 8);
 }
 
 /* Owner of the slot with free-running index `idx` in this side's window
@@ -150,15 +176,31 @@ int esp_amp_queue_dump(const esp_amp_queue_t *queue, esp_amp_queue_dump_out_t ou
     put_dec(&l, st.peer_errors);
     put_str(&l, " notify ");
     put_dec(&l, st.notify);
+    put_str(&l, " resets ");
+    put_dec(&l, st.resets);
+    put_str(&l, " lost ");
+    put_dec(&l, st.lost);
     emit(&l, out, ctx);
 
-    if (q->wake_own != NULL) {
-        put_str(&l, "wake own ");
-        put_dec(&l, load_u32(q->wake_own));
-        put_str(&l, " peer ");
-        put_dec(&l, load_u32(q->wake_peer));
-        emit(&l, out, ctx);
+    /* Both roles' control words as they are in shared memory (the wake
+     * words mean something only with the event index). */
+    put_str(&l, "ctl own");
+    put_ctl(&l, q->sess_own);
+    put_str(&l, " peer");
+    put_ctl(&l, q->sess_peer);
+    emit(&l, out, ctx);
+
+    /* The handle's side of the link: the session the ring belongs to (main
+     * core) or that this instance attached with (sub core). */
+    put_str(&l, "link ");
+    put_str(&l, link_name(q->link));
+    put_str(&l, q->on_main ? " core main seen " : " core sub seen ");
+    put_hex(&l, q->sess_seen, 8);
+    if (!q->on_main) {
+        put_str(&l, " main_session ");
+        put_dec(&l, q->main_session);
     }
+    emit(&l, out, ctx);
 
     /* In index order from this side's tail, so the held slots come first
      * and the rest follow in the order this side will reach them. */

@@ -417,6 +417,21 @@ void ampvq_posix_set_subcore_exe(const char *path)
     snprintf(sub_exe, sizeof(sub_exe), "%s", path != NULL ? path : "");
 }
 
+int ampvq_posix_kill_subcore(void)
+{
+    pthread_mutex_lock(&state_lock);
+    pid_t pid = sub_pid;
+    int rc = -1;
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        sub_pid = -1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&state_lock);
+    return rc;
+}
+
 static int join_process(uint32_t timeout_ms, int *rc)
 {
     uint32_t start = ampvq_port_time_ms();

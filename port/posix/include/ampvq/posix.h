@@ -91,6 +91,14 @@ void ampvq_posix_set_subcore_exe(const char *path);
 int ampvq_posix_join_subcore(uint32_t timeout_ms, int *rc);
 
 /**
+ * Processes mode, test hook: kill the sub-core process at once (SIGKILL, as
+ * a crash or a reset would stop a core mid-instruction) and reap it; a later
+ * esp_amp_start_subcore() starts a new instance on the same shared memory.
+ * @return 0, or -1 if no sub-core process runs
+ */
+int ampvq_posix_kill_subcore(void);
+
+/**
  * Threads-mode convenience: create a shared block of `size` bytes mapped
  * twice (main and sub views at different addresses) and attach both.
  * @return 0 or -1
