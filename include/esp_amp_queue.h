@@ -64,6 +64,7 @@ typedef struct esp_amp_queue_t {
     uint32_t *sess_peer;            /**< session word the peer writes */
     uint32_t sess_seen;             /**< main core: peer session the ring belongs to; sub: ours */
     uint32_t main_session;          /**< sub core: the main core's instance when we opened */
+    uint32_t sess_mine;             /**< sub core: the session word we wrote */
     uint8_t on_main;                /**< this handle lives on the main core (it resets the ring) */
     uint8_t link;                   /**< AMPVQ_LINK_* (internal) */
     esp_amp_queue_cb_t callback_fc; /**< remote: run when the peer sends */

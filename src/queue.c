@@ -329,7 +329,7 @@ HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint1
  * more (not coming back here: a peer toggling its words cannot keep us). */
 static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size)
 {
-    if (AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen) {
+    if (ampvq_queue_link_stale(q)) {
         int err = ampvq_queue_link_check(q);
         if (err != ESP_OK) {
             q->n_full += flip == 0 && err == ESP_ERR_NOT_FOUND;

@@ -63,8 +63,13 @@ void ampvq_queue_attach(esp_amp_queue_t *q)
     uint32_t val = (old & ~AMPVQ_SESSION_FRESH) == s && old != 0 ? old : old == 0 ? (s | AMPVQ_SESSION_FRESH) : s;
     AMPVQ_STORE_RELEASE(q->sess_own, val);
     cache_writeback(q->sess_own, sizeof(uint32_t));
-    q->sess_seen = val;
-    q->link = LINK_PENDING;
+    q->sess_mine = val;
+    /* A fresh attach may use the ring as it is; otherwise wait for the main
+     * core to reset it for us (meanwhile expect nothing, so that every claim
+     * comes to sub_check()). */
+    bool fresh = (val & AMPVQ_SESSION_FRESH) != 0;
+    q->link = fresh ? LINK_UP : LINK_PENDING;
+    q->sess_seen = fresh ? val : SEEN_NONE;
 }
 
 /* Main core: every slot back to its initial state (flags 0, slot i lends
@@ -140,32 +145,43 @@ static int main_check(esp_amp_queue_t *q, uint32_t peer)
 
 static int sub_check(esp_amp_queue_t *q, uint32_t peer)
 {
-    if (region_session(AMPVQ_CORE_MAIN) != q->main_session ||
-        (q->link == LINK_UP && peer != q->sess_seen)) {
-        /* The main core restarted or gave the ring to someone else: this
-         * handle is over. Closing it keeps our sends and frees out of a ring
-         * that is no longer ours. */
-        q->link = LINK_DEAD;
-        q->tag = 0;
-        link_event(q, false);
-        return ESP_ERR_INVALID_STATE;
-    }
-    if (peer == q->sess_seen) {
-        if (q->link != LINK_UP) {
-            q->link = LINK_UP;
-            link_event(q, true);
+    if (region_session(AMPVQ_CORE_MAIN) == q->main_session) {
+        if (peer == q->sess_mine) {
+            q->sess_seen = peer;
+            if (q->link != LINK_UP) {
+                q->link = LINK_UP;
+                link_event(q, true);
+            }
+            return ESP_OK;
         }
-        return ESP_OK;
+        if ((q->sess_mine & AMPVQ_SESSION_FRESH) && peer == 0) {
+            return ESP_OK; /* first attach: the ring is ours as it is */
+        }
+        if (q->link != LINK_UP) {
+            /* Waiting for the main core to reset the ring. A master's notify
+             * function is how the main core hears from us: prompt it. */
+            if (q->tag == q_tag(q, ROLE_MASTER) && q->notify_fc != NULL) {
+                q->notify_fc(q->notify_priv);
+            }
+            return ESP_ERR_NOT_FOUND;
+        }
     }
-    if ((q->sess_seen & AMPVQ_SESSION_FRESH) && peer == 0) {
-        return ESP_OK; /* first attach: the ring is ours as it is */
-    }
-    /* Waiting for the main core to reset the ring. A master's notify
-     * function is how the main core hears from us: prompt it. */
-    if (q->tag == q_tag(q, ROLE_MASTER) && q->notify_fc != NULL) {
-        q->notify_fc(q->notify_priv);
-    }
-    return ESP_ERR_NOT_FOUND;
+    /* The main core restarted or gave the ring to another instance: this
+     * handle is over. Closing it keeps our sends and frees out of a ring
+     * that is no longer ours. */
+    q->link = LINK_DEAD;
+    q->tag = 0;
+    link_event(q, false);
+    return ESP_ERR_INVALID_STATE;
+}
+
+bool ampvq_queue_link_stale(const esp_amp_queue_t *q)
+{
+    /* The sub core also watches the main core's instance number: after a
+     * restart of the main core our words may sit in memory nobody uses any
+     * more, still holding the values we expect. */
+    return AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen ||
+           (!q->on_main && region_session(AMPVQ_CORE_MAIN) != q->main_session);
 }
 
 int ampvq_queue_link_check(esp_amp_queue_t *q)

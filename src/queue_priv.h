@@ -128,6 +128,7 @@ void ampvq_queue_arm(esp_amp_queue_t *q);
  * the link is settling, ESP_ERR_INVALID_STATE once the handle is dead. */
 void ampvq_queue_attach(esp_amp_queue_t *q);
 int ampvq_queue_link_check(esp_amp_queue_t *q);
+bool ampvq_queue_link_stale(const esp_amp_queue_t *q);
 
 /* After publishing slots [old, new): call the notify function if there is
  * one and, on an event-index queue, if the peer asked for a slot in range.

@@ -3,7 +3,9 @@
  *
  * inspect_mutate IMAGE N: runs the ampvq-inspect checker on N damaged
  * copies of IMAGE (random bytes and boundary values written over the
- * headers, directory and descriptors, and random truncations). The checker
+ * headers, directory and descriptors, offsets moved a few bytes so that
+ * areas such as the control words overlap or share a cache line, and random
+ * truncations). The checker
  * must return normally every time; in the sanitizer build any read outside
  * the copy (each is its own exactly-sized heap block) aborts the test.
  * Seeded, so a failure repeats: the seed and iteration are printed.
@@ -16,6 +18,8 @@
 
 /* Headers, directory and the descriptor tables sit in the first few KiB. */
 #define HOT_BYTES 8192u
+/* The region and queue headers of the test images: the first KiB. */
+#define HEADER_BYTES 1024u
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -35,6 +39,11 @@ static void put32(uint8_t *p, uint32_t v)
     }
 }
 
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static void mutate(uint8_t *p, size_t n, size_t good_n)
 {
     static const uint32_t edges[] = {0,          1,           3,           4,           7,          8,
@@ -44,7 +53,7 @@ static void mutate(uint8_t *p, size_t n, size_t good_n)
     uint32_t edits = 1 + rnd() % 6;
     for (uint32_t i = 0; i < edits && hot >= 4; i++) {
         uint32_t at = rnd() % (hot - 3);
-        switch (rnd() % 4) {
+        switch (rnd() % 5) {
         case 0:
             p[at] ^= (uint8_t)(1u << (rnd() % 8));
             break;
@@ -54,10 +63,18 @@ static void mutate(uint8_t *p, size_t n, size_t good_n)
         case 2:
             put32(p + (at & ~3u), edges[rnd() % (sizeof(edges) / sizeof(edges[0]))]);
             break;
-        default:
+        case 3:
             /* An offset or size that points just past the end. */
             put32(p + (at & ~3u), (uint32_t)good_n - (rnd() % 16));
             break;
+        default: {
+            /* A word (an offset, typically ctl_off, desc_off, buf_off) set
+             * to another word of the headers moved by -64..+64 bytes. */
+            uint32_t near = hot < HEADER_BYTES ? hot - 3 : HEADER_BYTES - 3;
+            uint32_t to = rnd() % near, from = rnd() % near;
+            put32(p + (to & ~3u), get32(p + (from & ~3u)) + (rnd() % 129u) - 64u);
+            break;
+        }
         }
     }
 }

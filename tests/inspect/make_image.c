@@ -18,9 +18,17 @@
  *   uninit.bin    good.bin with queue A's len 0 (taken during its init).
  *   offset.bin    good.bin after 100 bytes of something else.
  *   trunc_*.bin   good.bin cut short.
+ *   stale.bin     queue 0x0100 (main = master) after the sub core restarted
+ *                 (esp_amp_init() again: instance 2) and before it opened
+ *                 the queue again: both session words still say instance 1.
+ *   settling.bin  the same once the new sub instance has opened the queue:
+ *                 its word says 2, the main core has not acknowledged yet.
+ *   relinked.bin  the same after the main core's next alloc reset the ring
+ *                 (two messages lost) and acknowledged session 2.
  *
  * It also prints esp_amp_queue_dump() of both ends of queue 0x0100, so the
- * test log shows the on-core view next to the offline one.
+ * test log shows the on-core view next to the offline one, and of the
+ * main core's end after the reset.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,8 +104,8 @@ static void *recv_one(esp_amp_queue_t *r, int core)
     return buf;
 }
 
-/* Offset of a block in shared memory (main core's view). */
-static uint32_t block_off(uint16_t id)
+/* Offset of a block in shared memory (main core's view), and its size. */
+static uint32_t block_off_size(uint16_t id, uint32_t *size_out)
 {
     uint32_t size;
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
@@ -106,7 +114,15 @@ static uint32_t block_off(uint16_t id)
         fprintf(stderr, "make_image: no block 0x%04x\n", id);
         exit(1);
     }
+    if (size_out != NULL) {
+        *size_out = size;
+    }
     return (uint32_t)(p - (uint8_t *)ampvq_port_shm_base());
+}
+
+static uint32_t block_off(uint16_t id)
+{
+    return block_off_size(id, NULL);
 }
 
 static uint8_t *snapshot(void)
@@ -197,7 +213,9 @@ static void good_and_corrupt(void)
     ampvq_posix_set_core(AMPVQ_CORE_SUB);
     CHECK(esp_amp_queue_dump(&ar, print_line, "sub (remote)"));
 
-    uint32_t qa = block_off(ID_A);
+    uint32_t qa_size;
+    uint32_t qa = block_off_size(ID_A, &qa_size);
+    uint32_t qb = block_off(ID_B);
     uint8_t *img = snapshot();
     ampvq_posix_teardown();
     write_file("good.bin", img, SHM_SIZE);
@@ -243,6 +261,30 @@ static void good_and_corrupt(void)
     c = copy_of(img);
     put16(c + qa + 12, 3);
     write_file("bad_stride.bin", c, SHM_SIZE);
+    free(c);
+
+    /* Control words of queue A (header bytes 16..23: remote, master). */
+    uint32_t ctl0 = get32(img + qa + 16);
+    c = copy_of(img);
+    put32(c + qa + 20, ctl0 + 4); /* the master's half over the remote's */
+    write_file("bad_ctl_overlap.bin", c, SHM_SIZE);
+    free(c);
+
+    c = copy_of(img);
+    put32(c + qa + 16, qa + qa_size); /* just past the block */
+    write_file("bad_ctl_outside.bin", c, SHM_SIZE);
+    free(c);
+
+    c = copy_of(img);
+    put32(c + qa + 16, desc + 8); /* on descriptor 1 */
+    write_file("bad_ctl_desc.bin", c, SHM_SIZE);
+    free(c);
+
+    /* Queue B has the event index: the master's words moved next to the
+     * remote's, on the same 64-byte line. */
+    c = copy_of(img);
+    put32(c + qb + 20, get32(img + qb + 16) + 8);
+    write_file("bad_ctl_line.bin", c, SHM_SIZE);
     free(c);
 
     /* Slot 6 (index 14, allocated: free pattern of lap 1) shows "sent" in
@@ -294,6 +336,43 @@ static void reorder(void)
     free(img);
 }
 
+/* A restart of the sub core as the main core sees it: the sub core runs
+ * esp_amp_init() again (a new instance) and opens the queue again. */
+static void restart(void)
+{
+    up();
+    static esp_amp_queue_t m, r, r2;
+    CHECK(esp_amp_queue_main_init(&m, 4, 8, NULL, NULL, true, ID_A));
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK(esp_amp_queue_sub_init(&r, NULL, NULL, false, ID_A));
+    /* Two messages in flight, one of them received by the old instance. */
+    send_one(&m, AMPVQ_CORE_MAIN, 8);
+    send_one(&m, AMPVQ_CORE_MAIN, 8);
+    (void)recv_one(&r, AMPVQ_CORE_SUB);
+
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK(esp_amp_init());
+    uint8_t *img = snapshot();
+    write_file("stale.bin", img, SHM_SIZE);
+    free(img);
+
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK(esp_amp_queue_sub_init(&r2, NULL, NULL, false, ID_A));
+    img = snapshot();
+    write_file("settling.bin", img, SHM_SIZE);
+    free(img);
+
+    /* The main core's next claim notices the new session and resets. */
+    void *buf;
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK(esp_amp_queue_alloc_try(&m, &buf, 8));
+    CHECK(esp_amp_queue_dump(&m, print_line, "main (master) after reset"));
+    img = snapshot();
+    ampvq_posix_teardown();
+    write_file("relinked.bin", img, SHM_SIZE);
+    free(img);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -303,5 +382,6 @@ int main(int argc, char **argv)
     outdir = argv[1];
     good_and_corrupt();
     reorder();
+    restart();
     return 0;
 }

@@ -2,8 +2,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * esp_amp_queue_dump() against docs/inspect.md: the exact lines for both
- * roles with slots in every state a side can tell apart, the event-index
- * line, the marks for corrupt descriptors, and the error codes. It must not
+ * roles with slots in every state a side can tell apart, the control-word
+ * and link lines (also after a restart of the sub core and the ring reset
+ * it causes), the marks for corrupt descriptors, and the error codes. It must not
  * write shared memory, so the block is compared before and after.
  */
 #include "unit_support.h"
@@ -14,6 +15,8 @@
 #define ID_Q 0x0100
 
 #define MAX_LINES 64
+/* queue, indices, stats, ctl, link: then one line per slot. */
+#define HDR_LINES 5
 
 typedef struct {
     char *line[MAX_LINES];
@@ -96,25 +99,33 @@ static void test_dump_fresh(void **state)
     char want[200];
 
     dump(&p.master, &c);
-    assert_int_equal(c.n, 3 + 4);
+    assert_int_equal(c.n, HDR_LINES + 4);
     snprintf(want, sizeof(want), "queue id 0x0100 role master len 4 item_size 36 stride 8 buf_off 0x%08x event_idx off",
              (unsigned)v.hdr->buf_off);
     check_line(&c, 0, want);
     check_line(&c, 1, "indices head 0 tail 0 held 0");
-    check_line(&c, 2, "stats taken 0 given 0 full 0 peer_errors 0 notify 0");
+    check_line(&c, 2, "stats taken 0 given 0 full 0 peer_errors 0 notify 0 resets 0 lost 0");
+    /* The sub core attached (instance 1, first attach); the main core has
+     * not claimed a slot yet, so it has not acknowledged. The master's wake
+     * word starts at 0x80000000 even without the event index. */
+    check_line(&c, 3, "ctl own wake 2147483648 session 0x00000000 peer wake 0 session 0x80000001");
+    check_line(&c, 4, "link none core main seen 0xffffffff");
     for (uint32_t i = 0; i < 4; i++) {
-        check_slot(&c, 3 + (int)i, &v, i, i, i, 0, 0, "free");
+        check_slot(&c, HDR_LINES + (int)i, &v, i, i, i, 0, 0, "free");
     }
     capture_free(&c);
 
     ampvq_posix_set_core(AMPVQ_CORE_SUB);
     dump(&p.remote, &c);
-    assert_int_equal(c.n, 3 + 4);
+    assert_int_equal(c.n, HDR_LINES + 4);
     snprintf(want, sizeof(want), "queue id 0x0100 role remote len 4 item_size 36 stride 8 buf_off 0x%08x event_idx off",
              (unsigned)v.hdr->buf_off);
     check_line(&c, 0, want);
+    check_line(&c, 3, "ctl own wake 0 session 0x80000001 peer wake 2147483648 session 0x00000000");
+    /* A first attach may use the ring as it is: up at once. */
+    check_line(&c, 4, "link up core sub seen 0x80000001 main_session 1");
     for (uint32_t i = 0; i < 4; i++) {
-        check_slot(&c, 3 + (int)i, &v, i, i, i, 0, 0, "at master (free or allocated)");
+        check_slot(&c, HDR_LINES + (int)i, &v, i, i, i, 0, 0, "at master (free or allocated)");
     }
     capture_free(&c);
 }
@@ -149,25 +160,28 @@ static void test_dump_states(void **state)
     capture_t c;
     ampvq_posix_set_core(p.master_core);
     dump(&p.master, &c);
-    assert_int_equal(c.n, 3 + 4);
+    assert_int_equal(c.n, HDR_LINES + 4);
     check_line(&c, 1, "indices head 8 tail 7 held 1");
-    check_line(&c, 2, "stats taken 8 given 7 full 0 peer_errors 0 notify 0");
+    check_line(&c, 2, "stats taken 8 given 7 full 0 peer_errors 0 notify 0 resets 0 lost 0");
+    check_line(&c, 3, "ctl own wake 2147483648 session 0x80000001 peer wake 0 session 0x80000001");
+    check_line(&c, 4, "link up core main seen 0x80000001");
     /* Window from the master's tail (7): its allocation, then the slot the
      * remote freed in lap 1 (free in lap 2), then what it sent in lap 1. */
-    check_slot(&c, 3, &v, 3, 7, 3, 0, 0x8080, "held by app (allocated, not sent)");
-    check_slot(&c, 4, &v, 0, 8, 0, 0, 0x0000, "free");
-    check_slot(&c, 5, &v, 1, 9, 1, 12, 0x8000, "in flight or at remote");
-    check_slot(&c, 6, &v, 2, 10, 2, 3, 0x8000, "in flight or at remote");
+    check_slot(&c, HDR_LINES + 0, &v, 3, 7, 3, 0, 0x8080, "held by app (allocated, not sent)");
+    check_slot(&c, HDR_LINES + 1, &v, 0, 8, 0, 0, 0x0000, "free");
+    check_slot(&c, HDR_LINES + 2, &v, 1, 9, 1, 12, 0x8000, "in flight or at remote");
+    check_slot(&c, HDR_LINES + 3, &v, 2, 10, 2, 3, 0x8000, "in flight or at remote");
     capture_free(&c);
 
     ampvq_posix_set_core(p.remote_core);
     dump(&p.remote, &c);
     check_line(&c, 1, "indices head 6 tail 5 held 1");
-    check_line(&c, 2, "stats taken 6 given 5 full 0 peer_errors 0 notify 0");
-    check_slot(&c, 3, &v, 1, 5, 1, 12, 0x8000, "held by app (received, not freed)");
-    check_slot(&c, 4, &v, 2, 6, 2, 3, 0x8000, "ready to receive");
-    check_slot(&c, 5, &v, 3, 7, 3, 0, 0x8080, "at master (free or allocated)");
-    check_slot(&c, 6, &v, 0, 8, 0, 0, 0x0000, "at master (free or allocated)");
+    check_line(&c, 2, "stats taken 6 given 5 full 0 peer_errors 0 notify 0 resets 0 lost 0");
+    check_line(&c, 3, "ctl own wake 0 session 0x80000001 peer wake 2147483648 session 0x80000001");
+    check_slot(&c, HDR_LINES + 0, &v, 1, 5, 1, 12, 0x8000, "held by app (received, not freed)");
+    check_slot(&c, HDR_LINES + 1, &v, 2, 6, 2, 3, 0x8000, "ready to receive");
+    check_slot(&c, HDR_LINES + 2, &v, 3, 7, 3, 0, 0x8080, "at master (free or allocated)");
+    check_slot(&c, HDR_LINES + 3, &v, 0, 8, 0, 0, 0x0000, "at master (free or allocated)");
     capture_free(&c);
 
     assert_memory_equal(before, v.hdr, v.block_size);
@@ -181,10 +195,49 @@ static void test_dump_event_idx(void **state)
         esp_amp_queue_main_init_ex(&m, 2, 8, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q, ESP_AMP_QUEUE_F_EVENT_IDX));
     capture_t c;
     dump(&m, &c);
-    assert_int_equal(c.n, 4 + 2);
+    assert_int_equal(c.n, HDR_LINES + 2);
     assert_non_null(strstr(c.line[0], " event_idx on"));
-    /* The master's own word starts at "never" (0x80000000), the remote's at 0. */
-    check_line(&c, 3, "wake own 2147483648 peer 0");
+    /* The master's own word starts at "never" (0x80000000), the remote's at
+     * 0; no sub core has attached, so both session words are 0. */
+    check_line(&c, 3, "ctl own wake 2147483648 session 0x00000000 peer wake 0 session 0x00000000");
+    check_line(&c, 4, "link none core main seen 0xffffffff");
+    capture_free(&c);
+}
+
+/* The sub core restarts (esp_amp_init() again: instance 2) and opens the
+ * queue again; the main core's next alloc resets the ring, counting the two
+ * messages the old instance never gave back, and acknowledges session 2. */
+static void test_dump_after_reset(void **state)
+{
+    (void)state;
+    unit_pair_t p;
+    OPEN_PAIR(&p, 4, 8, true, ID_Q);
+    SEND_MSG(&p, 0, 8);
+    SEND_MSG(&p, 1, 8);
+    void *rx = NULL;
+    uint16_t rx_len = 0;
+    ampvq_posix_set_core(p.remote_core);
+    CHECK_OK(esp_amp_queue_recv_try(&p.remote, &rx, &rx_len));
+    CHECK_OK(esp_amp_init());
+    esp_amp_queue_t r2;
+    CHECK_OK(esp_amp_queue_sub_init(&r2, NULL, NULL, false, ID_Q));
+
+    capture_t c;
+    dump(&r2, &c);
+    check_line(&c, 3, "ctl own wake 0 session 0x00000002 peer wake 2147483648 session 0x80000001");
+    /* Not fresh: waits for the main core's acknowledgement (none seen). */
+    check_line(&c, 4, "link pending core sub seen 0xffffffff main_session 1");
+    capture_free(&c);
+
+    ampvq_posix_set_core(p.master_core);
+    void *buf = NULL;
+    CHECK_OK(esp_amp_queue_alloc_try(&p.master, &buf, 8));
+    dump(&p.master, &c);
+    assert_int_equal(c.n, HDR_LINES + 4);
+    check_line(&c, 1, "indices head 1 tail 0 held 1");
+    check_line(&c, 2, "stats taken 1 given 0 full 0 peer_errors 0 notify 0 resets 1 lost 2");
+    check_line(&c, 3, "ctl own wake 2147483648 session 0x00000002 peer wake 0 session 0x00000002");
+    check_line(&c, 4, "link up core main seen 0x00000002");
     capture_free(&c);
 }
 
@@ -200,8 +253,8 @@ static void test_dump_marks_bad_descriptors(void **state)
     v.desc[1].flags = 0x0080;
     capture_t c;
     dump(&p.master, &c);
-    assert_non_null(strstr(c.line[3], " free [bad addr]"));
-    assert_non_null(strstr(c.line[4], " flags 0x0080 unexpected flags [bad len]"));
+    assert_non_null(strstr(c.line[HDR_LINES + 0], " free [bad addr]"));
+    assert_non_null(strstr(c.line[HDR_LINES + 1], " flags 0x0080 unexpected flags [bad len]"));
     capture_free(&c);
 }
 
@@ -213,6 +266,7 @@ int main(void)
         T(test_dump_fresh),
         T(test_dump_states),
         T(test_dump_event_idx),
+        T(test_dump_after_reset),
         T(test_dump_marks_bad_descriptors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,7 +21,12 @@
 #define DIR_ENTRY_SIZE  12u
 #define QUEUE_HDR_SIZE  24u
 #define DESC_SIZE       8u
+#define CTL_SIZE        8u /* ampvq_queue_ctl_t: wake, session */
 #define STRIDE_MAX      256u
+/* With the event index each role's control words are on a cache line of
+ * their own; the layout does not record the line size, 64 is what the
+ * default build uses (AMPVQ_CACHE_LINE). */
+#define CTL_LINE 64u
 /* Reserved ids of the two event words (esp_amp_sys_info.h): never queues. */
 #define ID_EVENT_MAIN 0xff01u
 #define ID_EVENT_SUB  0xff02u
@@ -41,6 +46,7 @@ typedef struct {
     size_t n_viol;
     size_t n_kept;
     bool oom;
+    uint32_t sub_session; /* region session[SUB]: the sub core's instance now */
 } ctx_t;
 
 typedef struct {
@@ -118,6 +124,14 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen != 0 && blen != 0 && a < b + blen && b < a + alen;
 }
 
+/* The control words at a and at b touch a common CTL_LINE-byte line. */
+static bool share_line(uint32_t a, uint32_t b)
+{
+    uint64_t a0 = a / CTL_LINE, a1 = ((uint64_t)a + CTL_SIZE - 1u) / CTL_LINE;
+    uint64_t b0 = b / CTL_LINE, b1 = ((uint64_t)b + CTL_SIZE - 1u) / CTL_LINE;
+    return a0 <= b1 && b0 <= a1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Queues                                                              */
 /* ------------------------------------------------------------------ */
@@ -129,8 +143,10 @@ typedef struct {
     uint32_t buf_off;
     uint16_t desc_stride;
     uint16_t features;
-    uint32_t wake_off[2];
+    uint32_t ctl_off[2]; /* [0] remote, [1] master */
 } qhdr_t;
+
+static const char *const role_name[2] = {"remote", "master"};
 
 static void read_qhdr(const ctx_t *c, uint64_t at, qhdr_t *h)
 {
@@ -141,8 +157,8 @@ static void read_qhdr(const ctx_t *c, uint64_t at, qhdr_t *h)
     rd32(c, at + 8, &h->buf_off);
     rd16(c, at + 12, &h->desc_stride);
     rd16(c, at + 14, &h->features);
-    rd32(c, at + 16, &h->wake_off[0]);
-    rd32(c, at + 20, &h->wake_off[1]);
+    rd32(c, at + 16, &h->ctl_off[0]);
+    rd32(c, at + 20, &h->ctl_off[1]);
 }
 
 /* A block is taken for a queue when its header points into the block
@@ -226,7 +242,7 @@ static void ring_analyse(ctx_t *c, uint16_t id, const uint16_t *flags, uint32_t 
     }
 }
 
-static void check_queue_header(ctx_t *c, const entry_t *e, const qhdr_t *h, bool *walkable)
+static void check_queue_header(ctx_t *c, const entry_t *e, const qhdr_t *h, bool *walkable, bool *ctl_ok)
 {
     uint64_t lo = (uint64_t)e->offset + QUEUE_HDR_SIZE;
     uint64_t hi = (uint64_t)e->offset + e->size;
@@ -262,27 +278,80 @@ static void check_queue_header(ctx_t *c, const entry_t *e, const qhdr_t *h, bool
         violation(c, "queue id 0x%04x: unknown feature bits 0x%04x", e->id,
                   (unsigned)(h->features & ~AMPVQ_QUEUE_FEAT_EVENT_IDX));
     }
-    if (h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
-        for (int i = 0; i < 2; i++) {
-            uint32_t w = h->wake_off[i];
-            if (w % 4 != 0 || !inside(w, 4, lo, hi) || overlap(w, 4, h->desc_off, desc_bytes) ||
-                overlap(w, 4, h->buf_off, buf_bytes)) {
-                violation(c,
-                          "queue id 0x%04x: wake word %d at 0x%08x is misaligned, outside the block or inside "
-                          "the descriptors or buffers",
-                          e->id, i, w);
-            }
+    /* The control words of both roles are always there (session words);
+     * the wake words in them are used only with the event index. */
+    bool ctl_in[2];
+    for (int i = 0; i < 2; i++) {
+        uint32_t o = h->ctl_off[i];
+        ctl_in[i] = o % 4 == 0 && inside(o, CTL_SIZE, lo, hi);
+        if (!ctl_in[i]) {
+            violation(c,
+                      "queue id 0x%04x: %s control words 0x%08x+%u are misaligned or outside the block "
+                      "0x%08llx..0x%08llx",
+                      e->id, role_name[i], o, CTL_SIZE, (unsigned long long)lo, (unsigned long long)hi);
         }
-        if (h->wake_off[0] == h->wake_off[1]) {
-            violation(c, "queue id 0x%04x: both wake words at 0x%08x", e->id, h->wake_off[0]);
+        if (overlap(o, CTL_SIZE, h->desc_off, desc_bytes) || overlap(o, CTL_SIZE, h->buf_off, buf_bytes)) {
+            violation(c, "queue id 0x%04x: %s control words 0x%08x+%u overlap the descriptors or buffers", e->id,
+                      role_name[i], o, CTL_SIZE);
+            ctl_in[i] = false;
         }
-    } else if (h->wake_off[0] != 0 || h->wake_off[1] != 0) {
-        violation(c, "queue id 0x%04x: wake_off set (0x%08x 0x%08x) without the event-index feature", e->id,
-                  h->wake_off[0], h->wake_off[1]);
     }
+    if (overlap(h->ctl_off[0], CTL_SIZE, h->ctl_off[1], CTL_SIZE)) {
+        violation(c, "queue id 0x%04x: remote and master control words overlap (0x%08x, 0x%08x)", e->id, h->ctl_off[0],
+                  h->ctl_off[1]);
+        ctl_in[0] = ctl_in[1] = false;
+    } else if ((h->features & AMPVQ_QUEUE_FEAT_EVENT_IDX) && share_line(h->ctl_off[0], h->ctl_off[1])) {
+        /* Each core writes its wake word at every claim: sharing a line
+         * would make the two cores write one line (and, without coherent
+         * caches, lose each other's writes). */
+        violation(c,
+                  "queue id 0x%04x: remote and master control words (0x%08x, 0x%08x) share a %u-byte line "
+                  "with the event-index feature",
+                  e->id, h->ctl_off[0], h->ctl_off[1], CTL_LINE);
+    }
+    *ctl_ok = ctl_in[0] && ctl_in[1];
     /* Descriptors are read only where the table can be located; every read
      * is bounds-checked against the image anyway. */
     *walkable = len_ok && stride_ok && inside(h->desc_off, desc_bytes, 0, c->n);
+}
+
+/*
+ * The two roles' control words, and what the session words say about the
+ * link. The sub core writes its instance number (with AMPVQ_SESSION_FRESH
+ * on a first attach) into its role's word; the main core copies that value
+ * into its own role's word once the ring belongs to that instance. Which
+ * role is on which core is not in shared memory, so only "equal" (in step)
+ * and "different" (settling) can be told apart: both are legal states of a
+ * running pair, reported as lines and NOTEs, never as violations.
+ */
+static void inspect_ctl(ctx_t *c, const entry_t *e, const qhdr_t *h)
+{
+    uint32_t wake[2] = {0, 0}, sess[2] = {0, 0}; /* callers checked the areas; zero if not */
+    for (int i = 0; i < 2; i++) {
+        rd32(c, h->ctl_off[i], &wake[i]);
+        rd32(c, (uint64_t)h->ctl_off[i] + 4u, &sess[i]);
+    }
+    fprintf(c->out, "ctl remote wake %u session 0x%08x master wake %u session 0x%08x\n", wake[0], sess[0], wake[1],
+            sess[1]);
+    if (sess[0] != sess[1]) {
+        fprintf(c->out, "link settling\n");
+        fprintf(c->out,
+                "NOTE: queue id 0x%04x: link settling: session words differ (remote 0x%08x, master 0x%08x); the "
+                "main core has not yet acknowledged the sub core's session (it copies it into its own word, "
+                "after resetting the ring if an earlier session used it)\n",
+                e->id, sess[0], sess[1]);
+    } else if (sess[0] == 0) {
+        fprintf(c->out, "link unattached\n");
+    } else {
+        uint32_t inst = sess[0] & ~AMPVQ_SESSION_FRESH;
+        fprintf(c->out, "link in step sub_instance %u%s\n", inst, (sess[0] & AMPVQ_SESSION_FRESH) ? " fresh" : "");
+        if (c->sub_session != 0 && inst != c->sub_session) {
+            fprintf(c->out,
+                    "NOTE: queue id 0x%04x: link in step with sub instance %u, but the sub core is now instance %u "
+                    "(it has not opened this queue since)\n",
+                    e->id, inst, c->sub_session);
+        }
+    }
 }
 
 static int inspect_queue(ctx_t *c, const entry_t *e)
@@ -291,22 +360,19 @@ static int inspect_queue(ctx_t *c, const entry_t *e)
     read_qhdr(c, e->offset, &h);
     fprintf(c->out,
             "queue %u id 0x%04x offset 0x%08x size %u len %u item_size %u desc_off 0x%08x buf_off 0x%08x "
-            "desc_stride %u features 0x%04x wake_off 0x%08x 0x%08x\n",
+            "desc_stride %u features 0x%04x ctl_off 0x%08x 0x%08x\n",
             e->index, e->id, e->offset, e->size, h.len, h.item_size, h.desc_off, h.buf_off, h.desc_stride, h.features,
-            h.wake_off[0], h.wake_off[1]);
+            h.ctl_off[0], h.ctl_off[1]);
     if (h.len == 0) {
         /* The main core publishes len last: an image taken during
          * esp_amp_queue_main_init() shows this. */
         fprintf(c->out, "NOTE: queue id 0x%04x: len 0, not initialised yet\n", e->id);
         return 0;
     }
-    bool walkable;
-    check_queue_header(c, e, &h, &walkable);
-    if (h.features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
-        uint32_t w0, w1;
-        if (rd32(c, h.wake_off[0], &w0) && rd32(c, h.wake_off[1], &w1)) {
-            fprintf(c->out, "wake remote %u master %u\n", w0, w1);
-        }
+    bool walkable, ctl_ok;
+    check_queue_header(c, e, &h, &walkable, &ctl_ok);
+    if (ctl_ok) {
+        inspect_ctl(c, e, &h);
     }
     if (!walkable) {
         return 0;
@@ -446,6 +512,7 @@ static int inspect_region(ctx_t *c)
     rd32(c, 20, &pend[1]);
     rd32(c, 24, &sess[0]);
     rd32(c, 28, &sess[1]);
+    c->sub_session = sess[AMPVQ_CORE_SUB] & ~AMPVQ_SESSION_FRESH;
     fprintf(c->out,
             "region magic 0x%08x version %u dir_capacity %u region_size %u dir_count %u pending 0x%08x 0x%08x "
             "session 0x%08x 0x%08x\n",
