@@ -207,7 +207,8 @@ int esp_amp_queue_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t
                             esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
                             esp_amp_sys_info_id_t sysinfo_id)
 {
-    return esp_amp_queue_main_init_ex(queue, queue_len, queue_item_size, cb_func, priv_data, is_master, sysinfo_id, 0);
+    return esp_amp_queue_main_init_ex(queue, queue_len, queue_item_size, cb_func, priv_data, is_master, sysinfo_id,
+                                      0);
 }
 
 /*
@@ -252,8 +253,7 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
      * the peer's; the non-coherent build insists on whole lines. */
     bool ok = (len & (len - 1u)) == 0 && item != 0 && (item & (ITEM_ALIGN - 1u)) == 0 &&
               (stride & (stride - 1u)) == 0 && stride >= DESC_STRIDE && stride <= 256u &&
-              area_ok(h.desc_off, len * stride, ITEM_ALIGN, lo, hi) &&
-              area_ok(h.buf_off, len * item, ITEM_ALIGN, lo, hi) &&
+              area_ok(h.desc_off, len * stride, ITEM_ALIGN, lo, hi) && area_ok(h.buf_off, len * item, ITEM_ALIGN, lo, hi) &&
               (h.desc_off + len * stride <= h.buf_off || h.buf_off + len * item <= h.desc_off);
     if (h.features & AMPVQ_QUEUE_FEAT_EVENT_IDX) {
         ok = ok && area_ok(h.wake_off[0], 4u, 4u, lo, hi) && area_ok(h.wake_off[1], 4u, 4u, lo, hi);
