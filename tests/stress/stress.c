@@ -31,8 +31,8 @@
 #include "ampvq/shm_layout.h"
 #include "stress.h"
 
-#define STRESS_QUEUE_ID  0x5351u      /* sys_info block of queue 0; queue i is +i */
-#define STRESS_STATUS_ID 0x5350u      /* sys_info block of shared_t */
+#define STRESS_QUEUE_ID  0x5351u /* sys_info block of queue 0; queue i is +i */
+#define STRESS_STATUS_ID 0x5350u /* sys_info block of shared_t */
 #define STRESS_SW_INTR   SW_INTR_ID_5 /* queue i: this + (i's rank in its direction) % intr_ids */
 #define STRESS_MAGIC     0x53545253u
 
@@ -63,11 +63,11 @@ typedef struct {
     uint32_t pad0[15];
     uint32_t received; /* remote's progress, for the watchdog */
     uint32_t pad1[15];
-    uint32_t ready[2];   /* per core: queue open, interrupt armed (release) */
-    uint32_t bp_waits;   /* master: times it found the queue full */
-    uint32_t isr_runs;   /* remote, intr mode: callback runs */
-    uint32_t empty_runs; /* ... that found nothing to receive */
-    uint32_t pauses;     /* remote: stalls taken on purpose */
+    uint32_t ready[2];    /* per core: queue open, interrupt armed (release) */
+    uint32_t bp_waits;    /* master: times it found the queue full */
+    uint32_t isr_runs;    /* remote, intr mode: callback runs */
+    uint32_t empty_runs;  /* ... that found nothing to receive */
+    uint32_t pauses;      /* remote: stalls taken on purpose */
     uint32_t pad2[2];
     uint64_t elapsed_ns;  /* master: first alloc to last buffer back */
     uint64_t max_gap_ns;  /* remote: longest time between two messages, pauses excluded */
@@ -103,7 +103,7 @@ typedef struct {
     esp_amp_sw_intr_id_t intr_id;
     int core;
     bool master;
-    bool measure;         /* take the timing figures (fault runs only: clock reads cost) */
+    bool measure;     /* take the timing figures (fault runs only: clock reads cost) */
     bool peer_is_process; /* processes form, main core: can see the sub die */
     bool peer_gone;       /* ... and has seen it (reported once) */
     bool isr_on;
@@ -236,7 +236,8 @@ static void fail(side_t *s, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        printf("FAIL: %s core (%s of queue %u): %s\n", core_name(s->core), s->master ? "master" : "remote", s->qi, msg);
+        printf("FAIL: %s core (%s of queue %u): %s\n", core_name(s->core), s->master ? "master" : "remote", s->qi,
+               msg);
         fflush(stdout);
     }
     atomic_store(&s->failed, true);
@@ -666,7 +667,7 @@ static bool run_master(side_t *s)
     uint32_t published = 0;
     uint32_t spins = 0;
     uint32_t burst_left = c->burst != 0 ? 0 : UINT32_MAX; /* messages until the next wait */
-    bool full = false;                                    /* in a back-pressure wait: count each wait once */
+    bool full = false; /* in a back-pressure wait: count each wait once */
 
     if (!wait_ready(s)) {
         return false;
@@ -805,8 +806,8 @@ static bool open_queue(side_t *s)
         s->wake_ready = true;
     }
     if (s->core == AMPVQ_CORE_MAIN) {
-        rc = esp_amp_queue_main_init_ex(&s->q, (uint16_t)c->qlen, (uint16_t)c->item_size, cb, s, s->master, s->queue_id,
-                                        c->event_idx ? ESP_AMP_QUEUE_F_EVENT_IDX : 0u);
+        rc = esp_amp_queue_main_init_ex(&s->q, (uint16_t)c->qlen, (uint16_t)c->item_size, cb, s, s->master,
+                                        s->queue_id, c->event_idx ? ESP_AMP_QUEUE_F_EVENT_IDX : 0u);
     } else {
         rc = esp_amp_queue_sub_init(&s->q, cb, s, s->master, s->queue_id);
     }
@@ -1143,10 +1144,11 @@ static void *watchdog_main(void *arg)
         progress(sh, k->cfg.queues, &sent, &received);
         printf("FAIL: watchdog: %s core: %s (stall limit %u s, run limit %u s; %s, master %s, %u queue(s)): "
                "sent %llu, received %llu of %llu; ready main=%u sub=%u; done main=%u sub=%u\n",
-               core_name(k->core), why, w->stall_s, w->timeout_s, mode_name(k->cfg.mode), core_name((int)k->cfg.master),
-               k->cfg.queues, (unsigned long long)sent, (unsigned long long)received,
-               (unsigned long long)k->cfg.count * k->cfg.queues, load_u32(&sh->lane[0].ready[0]),
-               load_u32(&sh->lane[0].ready[1]), load_u32(&sh->done[0]), load_u32(&sh->done[1]));
+               core_name(k->core), why, w->stall_s, w->timeout_s, mode_name(k->cfg.mode),
+               core_name((int)k->cfg.master), k->cfg.queues, (unsigned long long)sent,
+               (unsigned long long)received, (unsigned long long)k->cfg.count * k->cfg.queues,
+               load_u32(&sh->lane[0].ready[0]), load_u32(&sh->lane[0].ready[1]), load_u32(&sh->done[0]),
+               load_u32(&sh->done[1]));
         fflush(stdout);
         _exit(3);
     }
@@ -1213,9 +1215,10 @@ static bool fault_report(core_t *k, bool ok)
     printf("faults: back-pressure waits %llu; remote pauses %llu; doorbells rung %llu, dropped %llu (%.1f%%), "
            "dispatches started by a re-check %llu; worst gap between messages %.1f ms, worst burst delivery "
            "%.1f ms; callback runs %llu, %llu with nothing to do; spurious interrupts injected %llu\n",
-           (unsigned long long)bp, (unsigned long long)pauses, (unsigned long long)rings, (unsigned long long)dropped,
-           rings != 0 ? 100.0 * (double)dropped / (double)rings : 0.0, (unsigned long long)rechecks, (double)gap / 1e6,
-           (double)wait / 1e6, (unsigned long long)runs, (unsigned long long)empty, (unsigned long long)spurious);
+           (unsigned long long)bp, (unsigned long long)pauses, (unsigned long long)rings,
+           (unsigned long long)dropped, rings != 0 ? 100.0 * (double)dropped / (double)rings : 0.0,
+           (unsigned long long)rechecks, (double)gap / 1e6, (double)wait / 1e6, (unsigned long long)runs,
+           (unsigned long long)empty, (unsigned long long)spurious);
     if (!ok) {
         return false; /* the first failure says it all */
     }
@@ -1322,16 +1325,16 @@ int stress_main_core(const stress_cfg_t *cfg, const char *form)
     if (faults) {
         ok = fault_report(k, ok) && ok;
     }
-    printf("stress: %s: %s %s %s%s%s qlen=%u item=%u sizes=%s hold=%u batch=%u burst=%u seed=%u%s",
-           ok ? "PASS" : "FAIL", form, mode_name(cfg->mode), m, cfg->both_dirs && cfg->queues > 1 ? "<->" : "->", r,
-           cfg->qlen, cfg->item_size, cfg->random_sizes ? "random" : "fixed", cfg->hold, cfg->batch, cfg->burst,
-           cfg->seed, cfg->one_view ? " views=one" : "");
+    printf("stress: %s: %s %s %s%s%s qlen=%u item=%u sizes=%s hold=%u batch=%u burst=%u seed=%u%s", ok ? "PASS" : "FAIL",
+           form, mode_name(cfg->mode), m, cfg->both_dirs && cfg->queues > 1 ? "<->" : "->", r, cfg->qlen,
+           cfg->item_size, cfg->random_sizes ? "random" : "fixed", cfg->hold, cfg->batch, cfg->burst, cfg->seed,
+           cfg->one_view ? " views=one" : "");
     if (cfg->queues > 1) {
         printf(" queues=%u ids=%u", cfg->queues, cfg->intr_ids);
     }
     if (faults) {
-        printf(" drop=%u%% spurious=%uus triggers=%u pause=%u/%ums", cfg->drop_pct, cfg->spurious_us, cfg->triggers,
-               cfg->pause_every, cfg->pause_ms);
+        printf(" drop=%u%% spurious=%uus triggers=%u pause=%u/%ums", cfg->drop_pct, cfg->spurious_us,
+               cfg->triggers, cfg->pause_every, cfg->pause_ms);
     }
     if (ok) {
         printf(": %llu messages in %.3f s, %.0f msgs/s\n", (unsigned long long)total, secs,
@@ -1339,9 +1342,7 @@ int stress_main_core(const stress_cfg_t *cfg, const char *form)
     } else {
         printf(": sent %llu, received %llu of %llu; sub core %s\n", (unsigned long long)sent,
                (unsigned long long)received, (unsigned long long)total,
-               sub_done == 1   ? "passed"
-               : sub_done == 2 ? "failed"
-                               : "gave no verdict");
+               sub_done == 1 ? "passed" : sub_done == 2 ? "failed" : "gave no verdict");
     }
     core_free(k);
     return ok ? 0 : 1;
@@ -1420,8 +1421,9 @@ uint32_t stress_shm_bytes(const stress_cfg_t *cfg)
     uint64_t item = (cfg->item_size + align - 1u) & ~(align - 1u);
     /* Region header, directory, event words and the status block fit in
      * 64 KiB with room to spare; then the queue's block (header, and the
-     * wake words of an event-index queue, a few lines at most). */
-    uint64_t bytes = 65536u + (4u * AMPVQ_CACHE_LINE + len * stride + len * item) * (cfg->queues ? cfg->queues : 1u);
+     * wake words of an event-index queue: a few lines at most). */
+    uint64_t per_queue = 4u * AMPVQ_CACHE_LINE + len * stride + len * item;
+    uint64_t bytes = 65536u + per_queue * (cfg->queues ? cfg->queues : 1u);
     bytes = (bytes + 4095u) & ~(uint64_t)4095u;
     return bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
 }

@@ -45,25 +45,25 @@ typedef struct {
     uint32_t master;       /* AMPVQ_CORE_MAIN or AMPVQ_CORE_SUB */
     uint32_t random_sizes; /* 1: sizes 8..item_size; 0: always item_size */
     uint32_t seed;
-    uint32_t hold;      /* remote keeps up to this many buffers, frees in random order */
-    uint32_t batch;     /* master allocs up to this many, sends in random order */
-    uint32_t burst;     /* 0: stream; N: bursts of 1..N, then wait for the remote to catch up */
-    uint32_t timeout_s; /* watchdog: the whole run */
-    uint32_t stall_s;   /* watchdog: no message sent or received for this long */
-    uint32_t one_view;  /* threads form: both cores use one mapping */
+    uint32_t hold;         /* remote keeps up to this many buffers, frees in random order */
+    uint32_t batch;        /* master allocs up to this many, sends in random order */
+    uint32_t burst;        /* 0: stream; N: bursts of 1..N, then wait for the remote to catch up */
+    uint32_t timeout_s;    /* watchdog: the whole run */
+    uint32_t stall_s;      /* watchdog: no message sent or received for this long */
+    uint32_t one_view;     /* threads form: both cores use one mapping */
     /* Several queues and the faults of tests/faults (0 / 1 = off). */
-    uint32_t queues;      /* queue pairs run at once, 1..STRESS_QUEUES_MAX */
-    uint32_t intr_ids;    /* software-interrupt ids the queues share, 1..STRESS_QUEUES_MAX */
-    uint32_t both_dirs;   /* queues > 1: odd queues send the other way */
-    uint32_t pause_every; /* remote stalls after every N messages ... */
-    uint32_t pause_ms;    /* ... for this long, holding what it has */
-    uint32_t expect_bp;   /* fail unless the master met a full queue */
-    uint32_t drop_pct;    /* posix port drops this % of doorbells */
-    uint32_t max_wait_ms; /* fail if delivery ever stalled longer (0: no bound) */
-    uint32_t spurious_us; /* a third thread injects spurious interrupts this often */
-    uint32_t triggers;    /* the master's notify triggers this many times */
-    uint32_t idle_us;     /* burst mode: the master sleeps this long after each burst */
-    uint32_t event_idx;   /* 1: the queue is made with ESP_AMP_QUEUE_F_EVENT_IDX */
+    uint32_t queues;       /* queue pairs run at once, 1..STRESS_QUEUES_MAX */
+    uint32_t intr_ids;     /* software-interrupt ids the queues share, 1..STRESS_QUEUES_MAX */
+    uint32_t both_dirs;    /* queues > 1: odd queues send the other way */
+    uint32_t pause_every;  /* remote stalls after every N messages ... */
+    uint32_t pause_ms;     /* ... for this long, holding what it has */
+    uint32_t expect_bp;    /* fail unless the master met a full queue */
+    uint32_t drop_pct;     /* posix port drops this % of doorbells */
+    uint32_t max_wait_ms;  /* fail if delivery ever stalled longer (0: no bound) */
+    uint32_t spurious_us;  /* a third thread injects spurious interrupts this often */
+    uint32_t triggers;     /* the master's notify triggers this many times */
+    uint32_t idle_us;      /* burst mode: the master sleeps this long after each burst */
+    uint32_t event_idx;    /* 1: the queue is made with ESP_AMP_QUEUE_F_EVENT_IDX */
 } stress_cfg_t;
 
 #define STRESS_BATCH_MAX  64u
