@@ -123,7 +123,10 @@ def main():
             verdict = "SURVIVED"
         else:
             names = failed_tests(out)
-            verdict = ", ".join(names) if names else "failed"
+            unit = [n for n in names if not n.startswith("nc_stress_")]
+            stress = len(names) - len(unit)
+            verdict = ", ".join(unit + (["%d two-core stress form%s" % (stress, "s" if stress > 1 else "")]
+                                        if stress else [])) or "failed"
         rows.append(("%s:%d" % (path, no), stmt, verdict))
         print("%-22s %-55s %s  (%.0f s)" % (rows[-1] + (time.time() - t0,)), flush=True)
 
