@@ -77,7 +77,10 @@ def main():
     src = os.path.abspath(args.source)
     tree = os.path.join(args.work, "tree")
     build = os.path.join(args.work, "build")
+    # A fresh build too: copytree keeps the sources' times, which can be
+    # older than objects an earlier run built from a modified copy.
     shutil.rmtree(tree, ignore_errors=True)
+    shutil.rmtree(build, ignore_errors=True)
     shutil.copytree(src, tree, ignore=shutil.ignore_patterns(".git", "build*"))
     calls = find_calls(os.path.join(src, "src"))
     if not calls:
@@ -94,7 +97,9 @@ def main():
         b = run(["cmake", "--build", build, "-j", args.jobs, "--target", "nc_all"])
         if b.returncode != 0:
             return None, b.stdout
-        t = run(["ctest", "--test-dir", build, "-L", "nc", "-j", args.jobs], timeout=900)
+        # The cross and QEMU "nc" tests check the padded layout compiles and
+        # runs; they call no hook and need builds nc_all does not make.
+        t = run(["ctest", "--test-dir", build, "-L", "nc", "-LE", "cross|qemu", "-j", args.jobs], timeout=900)
         return t.returncode == 0, t.stdout
 
     ok, out = build_and_test()
