@@ -49,6 +49,10 @@ typedef struct {
  * ESP_ERR_INVALID_RESPONSE (directory corrupted). */
 int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out);
 
+/* Same, in the uncached prefix of a non-coherent build (for blocks that
+ * hold atomic read-modify-write words); plain alloc_block when coherent. */
+int ampvq_sys_info_alloc_uncached_block(uint16_t id, uint32_t size, ampvq_block_t *out);
+
 /* Look a block up, checking the directory entry against the region:
  * ESP_OK, ESP_ERR_NOT_FOUND, ESP_ERR_INVALID_STATE (region not initialised),
  * ESP_ERR_INVALID_RESPONSE (entry or header out of bounds). */

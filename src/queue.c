@@ -263,7 +263,13 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     h.features = AMPVQ_READ_ONCE(&hdr->features);
     h.ctl_off[0] = AMPVQ_READ_ONCE(&hdr->ctl_off[0]);
     h.ctl_off[1] = AMPVQ_READ_ONCE(&hdr->ctl_off[1]);
-    return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
+    err = open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
+    if (err == ESP_OK && queue->wake_own != NULL) {
+        /* The main core wrote our wake word's first value; from now on only
+         * we write it, and ampvq_queue_arm() compares against our copy. */
+        cache_invalidate(queue->wake_own, sizeof(uint32_t));
+    }
+    return err;
 }
 
 /*

@@ -42,6 +42,20 @@
 #endif
 #endif
 
+/** Non-coherent builds (layout): bytes from shared-memory offset 0 that the
+ *  port maps uncached on both cores. Atomic read-modify-write words cannot
+ *  live in cached memory that the cores do not see coherently, so the region
+ *  header (software-interrupt pending words), the sys_info directory, the
+ *  event words and blocks from esp_amp_sys_info_alloc_uncached() go here;
+ *  every other block starts after it. Coherent builds ignore it (0). */
+#ifndef AMPVQ_SHM_UNCACHED_BYTES
+#if AMPVQ_CACHE_COHERENT
+#define AMPVQ_SHM_UNCACHED_BYTES 0
+#else
+#define AMPVQ_SHM_UNCACHED_BYTES 1024
+#endif
+#endif
+
 /** Poll period of esp_amp_event_wait() in microseconds. */
 #ifndef AMPVQ_EVENT_POLL_US
 #define AMPVQ_EVENT_POLL_US 100
@@ -55,6 +69,9 @@
 #endif
 #if !AMPVQ_CACHE_COHERENT && AMPVQ_SYS_INFO_ALIGN < AMPVQ_CACHE_LINE
 #error "non-coherent builds need AMPVQ_SYS_INFO_ALIGN >= AMPVQ_CACHE_LINE"
+#endif
+#if !AMPVQ_CACHE_COHERENT && (AMPVQ_SHM_UNCACHED_BYTES % AMPVQ_CACHE_LINE) != 0
+#error "AMPVQ_SHM_UNCACHED_BYTES must be a multiple of AMPVQ_CACHE_LINE"
 #endif
 #if AMPVQ_SYS_INFO_MAX_ENTRIES < 4 || AMPVQ_SYS_INFO_MAX_ENTRIES > 4096
 #error "AMPVQ_SYS_INFO_MAX_ENTRIES must be 4..4096"

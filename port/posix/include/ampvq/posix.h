@@ -33,6 +33,14 @@ extern "C" {
  *  can cause. */
 #define AMPVQ_POSIX_RECHECK_MS 20
 
+/** 1: this build simulates non-coherent shared memory (each core's view is
+ *  private beyond the uncached prefix; the cache hooks move 64-byte lines
+ *  between the view and the memory). Needs AMPVQ_CACHE_COHERENT 0. See
+ *  docs/noncoherent.md. */
+#ifndef AMPVQ_POSIX_NONCOHERENT
+#define AMPVQ_POSIX_NONCOHERENT 0
+#endif
+
 /** Default size of the shared block the launchers and helpers create. */
 #define AMPVQ_POSIX_SHM_DEFAULT_SIZE (1u << 20)
 
@@ -167,6 +175,12 @@ void ampvq_posix_fault_stats(int core, ampvq_posix_fault_stats_t *st);
  * @return 0, or -1 if the core's interrupt is not installed here
  */
 int ampvq_posix_fault_spurious(int core, uint32_t bits);
+
+/**
+ * Test hook, non-coherent simulation only: 64-byte lines moved so far by
+ * write-backs (invalidated 0) or invalidates (invalidated 1), this process.
+ */
+uint64_t ampvq_posix_nc_lines(int invalidated);
 
 #ifdef __cplusplus
 }
