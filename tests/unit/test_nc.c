@@ -44,13 +44,13 @@ static void check_layout(uint16_t id, bool event_idx)
     assert_true(v.hdr->buf_off >= v.hdr->desc_off + v.len * LINE);
     /* Ordinary blocks are cached: after the uncached prefix. */
     assert_true(v.block_off >= AMPVQ_SHM_UNCACHED_BYTES);
-    if (event_idx) {
-        assert_true(v.hdr->features & AMPVQ_QUEUE_FEAT_EVENT_IDX);
-        assert_true(line_aligned(v.hdr->wake_off[0]));
-        assert_true(line_aligned(v.hdr->wake_off[1]));
-        assert_true(v.hdr->wake_off[1] >= v.hdr->wake_off[0] + LINE);
-        assert_true(v.hdr->wake_off[0] >= v.hdr->buf_off + v.len * v.item);
-    }
+    /* Each role's control words (wake, session) on a line of their own,
+     * event index or not: each is written by one core only. */
+    assert_int_equal(!!(v.hdr->features & AMPVQ_QUEUE_FEAT_EVENT_IDX), event_idx);
+    assert_true(line_aligned(v.hdr->ctl_off[0]));
+    assert_true(line_aligned(v.hdr->ctl_off[1]));
+    assert_true(v.hdr->ctl_off[1] >= v.hdr->ctl_off[0] + LINE);
+    assert_true(v.hdr->ctl_off[0] >= v.hdr->buf_off + v.len * v.item);
 }
 
 static void test_nc_padded_layout(void **state)
