@@ -61,7 +61,7 @@ static inline void ampvq_store_release_u32(uint32_t *p, uint32_t v)
     _Generic((p), uint16_t * : ampvq_store_release_u16, uint32_t * : ampvq_store_release_u32)((p), (v))
 #else
 /* Write once, no ordering (a relaxed atomic store, so TSan sees it). */
-#define AMPVQ_WRITE_ONCE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define AMPVQ_WRITE_ONCE(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 /* Later loads and stores stay after it: pairs with a peer's store_release. */
 #define AMPVQ_LOAD_ACQUIRE(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 /* Earlier loads and stores stay before it: pairs with a peer's load_acquire. */
