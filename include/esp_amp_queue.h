@@ -62,7 +62,8 @@ typedef struct esp_amp_queue_t {
     uint32_t *wake_peer;            /**< event index: the wake word the peer writes, or NULL */
     uint32_t *sess_own;             /**< session word this core writes */
     uint32_t *sess_peer;            /**< session word the peer writes */
-    uint32_t sess_seen;             /**< main core: peer session the ring belongs to; sub: ours */
+    const uint32_t *inst_peer;      /**< the other core's instance number (region header) */
+    uint32_t inst_seen;             /**< the value of *inst_peer this handle is in step with */
     uint32_t main_session;          /**< sub core: the main core's instance when we opened */
     uint32_t sess_mine;             /**< sub core: the session word we wrote */
     uint8_t on_main;                /**< this handle lives on the main core (it resets the ring) */

@@ -306,9 +306,10 @@ HOT int take(esp_amp_queue_t *q, uint16_t flip, bool first, void **buffer, uint1
         return ESP_ERR_NOT_FOUND;
     }
     esp_amp_queue_desc_t *d = desc_at(q, head);
-    /* The peer's session word is read on every claim (a line it writes only
-     * when it restarts); a change takes the slow path. */
-    if (!slot_ready(d, flip ^ lap_flags(q, head)) || (first && AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen)) {
+    /* The other core's instance number is read on every claim (a word of
+     * the region header, written only when that core starts); a change
+     * takes the slow path (queue_link.c). */
+    if (!slot_ready(d, flip ^ lap_flags(q, head)) || (first && AMPVQ_READ_ONCE(q->inst_peer) != q->inst_seen)) {
         if (first) {
             return take_slow(q, flip, buffer, size);
         }
@@ -341,13 +342,16 @@ static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip
             q->n_full += flip == 0 && err == ESP_ERR_NOT_FOUND;
             return err;
         }
+        /* In step again (the ring may have been reset): look once more,
+         * asking for a wake-up only if there is still nothing. */
+        if (q->wake_own == NULL || slot_ready(desc_at(q, q->head), flip ^ lap_flags(q, q->head))) {
+            return take(q, flip, false, buffer, size);
+        }
     } else if (q->wake_own == NULL) {
         q->n_full += flip == 0;
         return ESP_ERR_NOT_FOUND; /* nothing to arm: no second look needed */
     }
-    if (q->wake_own != NULL) {
-        ampvq_queue_arm(q);
-    }
+    ampvq_queue_arm(q);
     return take(q, flip, false, buffer, size);
 }
 

@@ -189,15 +189,15 @@ int esp_amp_queue_dump(const esp_amp_queue_t *queue, esp_amp_queue_dump_out_t ou
     put_ctl(&l, q->sess_peer);
     emit(&l, out, ctx);
 
-    /* The handle's side of the link: the session the ring belongs to (main
-     * core) or that this instance attached with (sub core). */
+    /* The handle's side of the link: the other core's instance number it
+     * is in step with, and (sub core) the session word it attached with. */
     put_str(&l, "link ");
     put_str(&l, link_name(q->link));
-    put_str(&l, q->on_main ? " core main seen " : " core sub seen ");
-    put_hex(&l, q->sess_seen, 8);
+    put_str(&l, q->on_main ? " core main peer_instance " : " core sub peer_instance ");
+    put_hex(&l, q->inst_seen, 8);
     if (!q->on_main) {
-        put_str(&l, " main_session ");
-        put_dec(&l, q->main_session);
+        put_str(&l, " attached ");
+        put_hex(&l, q->sess_mine, 8);
     }
     emit(&l, out, ctx);
 

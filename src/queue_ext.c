@@ -37,7 +37,7 @@ int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *sta
         .notify = queue->n_notify,
         .resets = queue->n_resets,
         .lost = queue->n_lost,
-        .link_up = queue->link == 1, /* LINK_UP in queue_link.c */
+        .link_up = ampvq_queue_link_up(queue),
     };
     return ESP_OK;
 }

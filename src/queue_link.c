@@ -3,19 +3,23 @@
  *
  * Link sessions: surviving a restart of the other core (docs/sessions.md).
  *
- * Each queue has a session word per role (ampvq_queue_ctl_t), written only
- * by the core in that role. The sub core writes the instance number its
- * esp_amp_init() took (region session[SUB]), with AMPVQ_SESSION_FRESH when
- * no earlier instance had attached to the queue. The main core owns the
- * ring: when the sub core's word changes to a session the ring does not
- * belong to, it resets the ring (every buffer back to its slot, in-flight
- * messages counted as lost) and then writes that session into its own word,
- * with a release store: the new sub instance uses the ring only after it has
- * acquired that acknowledgement. A fresh attach needs no reset, so the first
- * start of a system works exactly as the seed's protocol does.
+ * Each core has an instance number in the region header (session[core]),
+ * taken by its esp_amp_init(): the sub core's grows by one at every start,
+ * the main core's at every re-initialisation of a region it finds valid.
+ * Every claim (alloc/recv) compares the other core's number with the one
+ * the handle is in step with: one load of a word written only when a core
+ * starts, and kept in the uncached prefix on non-coherent chips, so the
+ * message path needs no cache maintenance for it.
  *
- * Handles notice changes in the claim path (alloc/recv): the peer's word is
- * compared on every claim, a change leads here.
+ * Each queue also has a session word per role (ampvq_queue_ctl_t). The sub
+ * core writes the instance that opened the queue, with AMPVQ_SESSION_FRESH
+ * when no instance had opened it before. The main core owns the ring: when
+ * the sub core's instance changes and the ring was used by an earlier
+ * instance, it resets the ring (every buffer back to its slot, in-flight
+ * messages counted lost) and then writes the new instance number into its
+ * own word with a release store; the new instance uses the ring only after
+ * it has acquired that acknowledgement. A fresh attach needs no reset and
+ * no acknowledgement, so the first start works exactly as the seed does.
  */
 #include "queue_priv.h"
 #include "esp_amp_event.h"
@@ -24,11 +28,14 @@
 uint32_t ampvq_tsan_fence_word;
 #endif
 
-/* The main core's expectation before any sub instance attached: matches no
- * session word, so the first claim comes here. */
-#define SEEN_NONE 0xffffffffu
+/* Instance numbers are below 2^31: this one matches none, so a pending sub
+ * handle takes the slow path on every claim until it is acknowledged. */
+#define INST_NONE 0xffffffffu
 
-enum { LINK_NONE, LINK_UP, LINK_RESETTING, LINK_PENDING, LINK_DEAD };
+static uint32_t *region_session(int core)
+{
+    return &ampvq_region()->session[core];
+}
 
 static void link_event(esp_amp_queue_t *q, bool up)
 {
@@ -40,42 +47,47 @@ static void link_event(esp_amp_queue_t *q, bool up)
                                AMPVQ_EVENT_LINK);
 }
 
-static uint32_t region_session(int core)
+static void link_set(esp_amp_queue_t *q, uint8_t state)
 {
-    ampvq_region_hdr_t *r = ampvq_region();
-    return AMPVQ_READ_ONCE(&r->session[core]);
+    if (q->link != state) {
+        bool report = state == AMPVQ_LINK_UP || q->link == AMPVQ_LINK_UP;
+        q->link = state;
+        if (report) {
+            link_event(q, state == AMPVQ_LINK_UP);
+        }
+    }
 }
 
 void ampvq_queue_attach(esp_amp_queue_t *q)
 {
     q->on_main = ampvq_port_core_id() == AMPVQ_CORE_MAIN;
+    q->inst_peer = region_session(q->on_main ? AMPVQ_CORE_SUB : AMPVQ_CORE_MAIN);
     if (q->on_main) {
-        q->sess_seen = SEEN_NONE;
-        q->link = LINK_NONE;
+        q->inst_seen = AMPVQ_READ_ONCE(q->inst_peer);
+        q->link = AMPVQ_LINK_NONE;
         return;
     }
-    uint32_t s = region_session(AMPVQ_CORE_SUB) & ~AMPVQ_SESSION_FRESH;
-    q->main_session = region_session(AMPVQ_CORE_MAIN);
+    uint32_t s = AMPVQ_READ_ONCE(region_session(AMPVQ_CORE_SUB)) & ~AMPVQ_SESSION_FRESH;
+    q->main_session = AMPVQ_READ_ONCE(q->inst_peer);
     cache_invalidate(q->sess_own, sizeof(uint32_t));
     uint32_t old = AMPVQ_READ_ONCE(q->sess_own);
     /* Re-opening within the same instance keeps the word; anything else is
      * a new attach, fresh only if nobody ever attached before. */
-    uint32_t val = (old & ~AMPVQ_SESSION_FRESH) == s && old != 0 ? old : old == 0 ? (s | AMPVQ_SESSION_FRESH) : s;
+    uint32_t val = old != 0 && (old & ~AMPVQ_SESSION_FRESH) == s ? old : old == 0 ? (s | AMPVQ_SESSION_FRESH) : s;
     AMPVQ_STORE_RELEASE(q->sess_own, val);
     cache_writeback(q->sess_own, sizeof(uint32_t));
     q->sess_mine = val;
     /* A fresh attach may use the ring as it is; otherwise wait for the main
-     * core to reset it for us (meanwhile expect nothing, so that every claim
-     * comes to sub_check()). */
+     * core to reset it for us. */
     bool fresh = (val & AMPVQ_SESSION_FRESH) != 0;
-    q->link = fresh ? LINK_UP : LINK_PENDING;
-    q->sess_seen = fresh ? val : SEEN_NONE;
+    q->link = fresh ? AMPVQ_LINK_UP : AMPVQ_LINK_PENDING;
+    q->inst_seen = fresh ? q->main_session : INST_NONE;
 }
 
 /* Main core: every slot back to its initial state (flags 0, slot i lends
- * buffer i), both wake words back to their start values. Returns how many
- * messages were in flight (one flag bit set: sent and not given back). */
-static uint32_t ring_reset(esp_amp_queue_t *q)
+ * buffer i), both wake words back to their start values. Counts the
+ * messages in flight (one flag bit set: sent and not given back). */
+static void ring_reset(esp_amp_queue_t *q)
 {
     uint32_t lost = 0;
     for (uint32_t i = 0; i < q->size; i++) {
@@ -100,64 +112,54 @@ static uint32_t ring_reset(esp_amp_queue_t *q)
     q->n_peer_err = 0;
     q->n_resets++;
     q->n_lost += lost;
-    return lost;
 }
 
-static void bind(esp_amp_queue_t *q, uint32_t peer)
+static int main_check(esp_amp_queue_t *q)
 {
-    q->sess_seen = peer;
-    /* Pairs with the LOAD_ACQUIRE in the sub core's ampvq_queue_link_check():
-     * the reset ring is visible before the acknowledgement. */
-    AMPVQ_STORE_RELEASE(q->sess_own, peer);
-    cache_writeback(q->sess_own, sizeof(uint32_t));
-    q->link = LINK_UP;
-    link_event(q, true);
-}
-
-static int main_check(esp_amp_queue_t *q, uint32_t peer)
-{
-    if (peer == q->sess_seen) {
+    uint32_t inst = AMPVQ_READ_ONCE(q->inst_peer);
+    cache_invalidate(q->sess_peer, sizeof(uint32_t));
+    /* Pairs with the STORE_RELEASE in ampvq_queue_attach(). */
+    uint32_t w = AMPVQ_LOAD_ACQUIRE(q->sess_peer);
+    if (w == 0 || w == (inst | AMPVQ_SESSION_FRESH)) {
+        /* Nobody used the ring yet, or the current instance opened it
+         * fresh: it is theirs as it is (with what we sent meanwhile). */
+        q->inst_seen = inst;
+        if (w != 0) {
+            link_set(q, AMPVQ_LINK_UP);
+        }
         return ESP_OK;
     }
-    if (peer == 0) {
-        /* No sub instance attached yet: a master may fill the ring for it;
-         * a remote has nothing legitimate to receive. */
-        return q->tag == q_tag(q, ROLE_MASTER) ? ESP_OK : ESP_ERR_NOT_FOUND;
-    }
-    if (q->sess_seen == SEEN_NONE && (peer & AMPVQ_SESSION_FRESH)) {
-        bind(q, peer);
-        return ESP_OK;
-    }
-    /* The ring may hold what an earlier instance left: reset it, once the
-     * application has given back what it holds of the old ring (those
-     * sends and frees go nowhere and are counted lost). */
-    if (q->link != LINK_RESETTING) {
-        q->link = LINK_RESETTING;
+    /* An earlier instance used the ring: reset it, once the application
+     * has given back what it holds of it (those sends and frees go nowhere
+     * and are counted lost). */
+    if (q->link != AMPVQ_LINK_RESETTING) {
+        q->link = AMPVQ_LINK_RESETTING; /* was in use, up or not yet checked */
         link_event(q, false);
     }
     if (held(q, q->head, q->tail) != 0) {
         return ESP_ERR_NOT_FOUND;
     }
     ring_reset(q);
-    bind(q, peer);
+    /* Pairs with the LOAD_ACQUIRE in sub_check(): the reset ring is visible
+     * before the acknowledgement. */
+    AMPVQ_STORE_RELEASE(q->sess_own, inst);
+    cache_writeback(q->sess_own, sizeof(uint32_t));
+    q->inst_seen = inst;
+    link_set(q, AMPVQ_LINK_UP);
     return ESP_OK;
 }
 
-static int sub_check(esp_amp_queue_t *q, uint32_t peer)
+static int sub_check(esp_amp_queue_t *q)
 {
-    if (region_session(AMPVQ_CORE_MAIN) == q->main_session) {
-        if (peer == q->sess_mine) {
-            q->sess_seen = peer;
-            if (q->link != LINK_UP) {
-                q->link = LINK_UP;
-                link_event(q, true);
-            }
+    if (AMPVQ_READ_ONCE(q->inst_peer) == q->main_session) {
+        cache_invalidate(q->sess_peer, sizeof(uint32_t));
+        uint32_t peer = AMPVQ_LOAD_ACQUIRE(q->sess_peer);
+        if (peer == q->sess_mine || ((q->sess_mine & AMPVQ_SESSION_FRESH) && peer == 0)) {
+            q->inst_seen = q->main_session;
+            link_set(q, AMPVQ_LINK_UP);
             return ESP_OK;
         }
-        if ((q->sess_mine & AMPVQ_SESSION_FRESH) && peer == 0) {
-            return ESP_OK; /* first attach: the ring is ours as it is */
-        }
-        if (q->link != LINK_UP) {
+        if (q->link == AMPVQ_LINK_PENDING) {
             /* Waiting for the main core to reset the ring. A master's notify
              * function is how the main core hears from us: prompt it. */
             if (q->tag == q_tag(q, ROLE_MASTER) && q->notify_fc != NULL) {
@@ -166,34 +168,35 @@ static int sub_check(esp_amp_queue_t *q, uint32_t peer)
             return ESP_ERR_NOT_FOUND;
         }
     }
-    /* The main core restarted or gave the ring to another instance: this
+    /* The main core restarted (or gave the ring to a later instance): this
      * handle is over. Closing it keeps our sends and frees out of a ring
      * that is no longer ours. */
-    q->link = LINK_DEAD;
+    link_set(q, AMPVQ_LINK_DEAD);
     q->tag = 0;
-    link_event(q, false);
     return ESP_ERR_INVALID_STATE;
 }
 
 bool ampvq_queue_link_stale(const esp_amp_queue_t *q)
 {
-    /* The sub core also watches the main core's instance number: after a
-     * restart of the main core our words may sit in memory nobody uses any
-     * more, still holding the values we expect. */
-    return AMPVQ_READ_ONCE(q->sess_peer) != q->sess_seen ||
-           (!q->on_main && region_session(AMPVQ_CORE_MAIN) != q->main_session);
+    return AMPVQ_READ_ONCE(q->inst_peer) != q->inst_seen;
 }
 
 int ampvq_queue_link_check(esp_amp_queue_t *q)
 {
-    cache_invalidate(q->sess_peer, sizeof(uint32_t));
-    /* Pairs with the STORE_RELEASE in bind() (sub core) and in
-     * ampvq_queue_attach() (main core). */
-    uint32_t peer = AMPVQ_LOAD_ACQUIRE(q->sess_peer);
-    if (q->link == LINK_DEAD) {
+    if (q->link == AMPVQ_LINK_DEAD) {
         return ESP_ERR_INVALID_STATE;
     }
-    return q->on_main ? main_check(q, peer) : sub_check(q, peer);
+    return q->on_main ? main_check(q) : sub_check(q);
+}
+
+bool ampvq_queue_link_up(const esp_amp_queue_t *q)
+{
+    if (q->link == AMPVQ_LINK_NONE && q->on_main) {
+        /* Opened fresh by the current sub instance: up without a check. */
+        cache_invalidate(q->sess_peer, sizeof(uint32_t));
+        return AMPVQ_READ_ONCE(q->sess_peer) == (q->inst_seen | AMPVQ_SESSION_FRESH);
+    }
+    return q->link == AMPVQ_LINK_UP;
 }
 
 int esp_amp_queue_set_link_cb(esp_amp_queue_t *queue, esp_amp_queue_link_cb_t cb, void *priv)

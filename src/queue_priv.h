@@ -129,6 +129,10 @@ void ampvq_queue_arm(esp_amp_queue_t *q);
 void ampvq_queue_attach(esp_amp_queue_t *q);
 int ampvq_queue_link_check(esp_amp_queue_t *q);
 bool ampvq_queue_link_stale(const esp_amp_queue_t *q);
+bool ampvq_queue_link_up(const esp_amp_queue_t *q);
+
+/* esp_amp_queue_t::link */
+enum { AMPVQ_LINK_NONE, AMPVQ_LINK_UP, AMPVQ_LINK_RESETTING, AMPVQ_LINK_PENDING, AMPVQ_LINK_DEAD };
 
 /* After publishing slots [old, new): call the notify function if there is
  * one and, on an event-index queue, if the peer asked for a slot in range.

@@ -105,11 +105,11 @@ static void test_dump_fresh(void **state)
     check_line(&c, 0, want);
     check_line(&c, 1, "indices head 0 tail 0 held 0");
     check_line(&c, 2, "stats taken 0 given 0 full 0 peer_errors 0 notify 0 resets 0 lost 0");
-    /* The sub core attached (instance 1, first attach); the main core has
-     * not claimed a slot yet, so it has not acknowledged. The master's wake
-     * word starts at 0x80000000 even without the event index. */
+    /* The sub core attached (instance 1, first attach): a fresh attach is
+     * never acknowledged (nothing to reset). The master's wake word starts
+     * at 0x80000000 even without the event index. */
     check_line(&c, 3, "ctl own wake 2147483648 session 0x00000000 peer wake 0 session 0x80000001");
-    check_line(&c, 4, "link none core main seen 0xffffffff");
+    check_line(&c, 4, "link none core main peer_instance 0x00000001");
     for (uint32_t i = 0; i < 4; i++) {
         check_slot(&c, HDR_LINES + (int)i, &v, i, i, i, 0, 0, "free");
     }
@@ -123,7 +123,7 @@ static void test_dump_fresh(void **state)
     check_line(&c, 0, want);
     check_line(&c, 3, "ctl own wake 0 session 0x80000001 peer wake 2147483648 session 0x00000000");
     /* A first attach may use the ring as it is: up at once. */
-    check_line(&c, 4, "link up core sub seen 0x80000001 main_session 1");
+    check_line(&c, 4, "link up core sub peer_instance 0x00000001 attached 0x80000001");
     for (uint32_t i = 0; i < 4; i++) {
         check_slot(&c, HDR_LINES + (int)i, &v, i, i, i, 0, 0, "at master (free or allocated)");
     }
@@ -163,8 +163,8 @@ static void test_dump_states(void **state)
     assert_int_equal(c.n, HDR_LINES + 4);
     check_line(&c, 1, "indices head 8 tail 7 held 1");
     check_line(&c, 2, "stats taken 8 given 7 full 0 peer_errors 0 notify 0 resets 0 lost 0");
-    check_line(&c, 3, "ctl own wake 2147483648 session 0x80000001 peer wake 0 session 0x80000001");
-    check_line(&c, 4, "link up core main seen 0x80000001");
+    check_line(&c, 3, "ctl own wake 2147483648 session 0x00000000 peer wake 0 session 0x80000001");
+    check_line(&c, 4, "link none core main peer_instance 0x00000001");
     /* Window from the master's tail (7): its allocation, then the slot the
      * remote freed in lap 1 (free in lap 2), then what it sent in lap 1. */
     check_slot(&c, HDR_LINES + 0, &v, 3, 7, 3, 0, 0x8080, "held by app (allocated, not sent)");
@@ -177,7 +177,7 @@ static void test_dump_states(void **state)
     dump(&p.remote, &c);
     check_line(&c, 1, "indices head 6 tail 5 held 1");
     check_line(&c, 2, "stats taken 6 given 5 full 0 peer_errors 0 notify 0 resets 0 lost 0");
-    check_line(&c, 3, "ctl own wake 0 session 0x80000001 peer wake 2147483648 session 0x80000001");
+    check_line(&c, 3, "ctl own wake 0 session 0x80000001 peer wake 2147483648 session 0x00000000");
     check_slot(&c, HDR_LINES + 0, &v, 1, 5, 1, 12, 0x8000, "held by app (received, not freed)");
     check_slot(&c, HDR_LINES + 1, &v, 2, 6, 2, 3, 0x8000, "ready to receive");
     check_slot(&c, HDR_LINES + 2, &v, 3, 7, 3, 0, 0x8080, "at master (free or allocated)");
@@ -200,7 +200,7 @@ static void test_dump_event_idx(void **state)
     /* The master's own word starts at "never" (0x80000000), the remote's at
      * 0; no sub core has attached, so both session words are 0. */
     check_line(&c, 3, "ctl own wake 2147483648 session 0x00000000 peer wake 0 session 0x00000000");
-    check_line(&c, 4, "link none core main seen 0xffffffff");
+    check_line(&c, 4, "link none core main peer_instance 0x00000001");
     capture_free(&c);
 }
 
@@ -224,9 +224,9 @@ static void test_dump_after_reset(void **state)
 
     capture_t c;
     dump(&r2, &c);
-    check_line(&c, 3, "ctl own wake 0 session 0x00000002 peer wake 2147483648 session 0x80000001");
+    check_line(&c, 3, "ctl own wake 0 session 0x00000002 peer wake 2147483648 session 0x00000000");
     /* Not fresh: waits for the main core's acknowledgement (none seen). */
-    check_line(&c, 4, "link pending core sub seen 0xffffffff main_session 1");
+    check_line(&c, 4, "link pending core sub peer_instance 0xffffffff attached 0x00000002");
     capture_free(&c);
 
     ampvq_posix_set_core(p.master_core);
@@ -237,7 +237,7 @@ static void test_dump_after_reset(void **state)
     check_line(&c, 1, "indices head 1 tail 0 held 1");
     check_line(&c, 2, "stats taken 1 given 0 full 0 peer_errors 0 notify 0 resets 1 lost 2");
     check_line(&c, 3, "ctl own wake 2147483648 session 0x00000002 peer wake 0 session 0x00000002");
-    check_line(&c, 4, "link up core main seen 0x00000002");
+    check_line(&c, 4, "link up core main peer_instance 0x00000002");
     capture_free(&c);
 }
 

@@ -363,8 +363,8 @@ static void test_evidx_batch_notifies_at_most_once(void **state)
         CHECK_OK(esp_amp_queue_send_n(&p.master, bufs, sizes, count));
         want += (int)cases[c].notifies;
         if (notify_calls != want) {
-            fail_msg("send_n of slots [%u, %u) with the remote's word at %u: %d notifies, expected %d",
-                     (unsigned)tail, (unsigned)(tail + cases[c].n), (unsigned)cases[c].wake, notify_calls, want);
+            fail_msg("send_n of slots [%u, %u) with the remote's word at %u: %d notifies, expected %d", (unsigned)tail,
+                     (unsigned)(tail + cases[c].n), (unsigned)cases[c].wake, notify_calls, want);
         }
         tail += cases[c].n;
         ampvq_posix_set_core(p.remote_core);

@@ -333,18 +333,23 @@ static void inspect_ctl(ctx_t *c, const entry_t *e, const qhdr_t *h)
     }
     fprintf(c->out, "ctl remote wake %u session 0x%08x master wake %u session 0x%08x\n", wake[0], sess[0], wake[1],
             sess[1]);
-    if (sess[0] != sess[1]) {
+    /* A first attach is marked fresh and never acknowledged (there is
+     * nothing to reset): the sub core's word is then X|FRESH, the main
+     * core's 0. */
+    uint32_t fresh_word = sess[0] != 0 && sess[1] == 0 ? sess[0] : sess[1] != 0 && sess[0] == 0 ? sess[1] : 0;
+    if (sess[0] == 0 && sess[1] == 0) {
+        fprintf(c->out, "link unattached\n");
+    } else if (sess[0] != sess[1] && !(fresh_word & AMPVQ_SESSION_FRESH)) {
         fprintf(c->out, "link settling\n");
         fprintf(c->out,
                 "NOTE: queue id 0x%04x: link settling: session words differ (remote 0x%08x, master 0x%08x); the "
-                "main core has not yet acknowledged the sub core's session (it copies it into its own word, "
-                "after resetting the ring if an earlier session used it)\n",
+                "main core has not yet acknowledged the sub core's session (it copies it into its own word "
+                "after resetting the ring an earlier instance used)\n",
                 e->id, sess[0], sess[1]);
-    } else if (sess[0] == 0) {
-        fprintf(c->out, "link unattached\n");
     } else {
-        uint32_t inst = sess[0] & ~AMPVQ_SESSION_FRESH;
-        fprintf(c->out, "link in step sub_instance %u%s\n", inst, (sess[0] & AMPVQ_SESSION_FRESH) ? " fresh" : "");
+        uint32_t word = sess[0] != 0 ? sess[0] : sess[1];
+        uint32_t inst = word & ~AMPVQ_SESSION_FRESH;
+        fprintf(c->out, "link in step sub_instance %u%s\n", inst, (word & AMPVQ_SESSION_FRESH) ? " fresh" : "");
         if (c->sub_session != 0 && inst != c->sub_session) {
             fprintf(c->out,
                     "NOTE: queue id 0x%04x: link in step with sub instance %u, but the sub core is now instance %u "
