@@ -281,7 +281,9 @@ int esp_amp_queue_send_n(esp_amp_queue_t *queue, void *const *buffers, const uin
 /**
  * @brief Remote: receive up to `max` buffers in one call; `*count` gets the
  *        number received. A bad descriptor after the first ends the batch
- *        early and is reported by the next call.
+ *        early: it is skipped (as recv_try would) and counted in
+ *        esp_amp_queue_stats()'s peer_errors, and the call returns ESP_OK
+ *        with the buffers before it.
  *
  * @retval ESP_OK                   at least one buffer
  * @retval ESP_ERR_NOT_FOUND        nothing to receive (`*count` is 0)

@@ -183,16 +183,26 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
      * each role's on a line of its own, as each is written by one core only;
      * otherwise both in 16 bytes (session words change only on restarts). */
     bool own_lines = !AMPVQ_CACHE_COHERENT || (flags & ESP_AMP_QUEUE_F_EVENT_IDX);
-    uint32_t ctl_align = own_lines ? AMPVQ_CACHE_LINE : 8u;
-    uint32_t ctl_rel = (total + ctl_align - 1u) & ~(ctl_align - 1u);
+    uint32_t buf_end = total;
     uint32_t ctl_step = own_lines ? AMPVQ_CACHE_LINE : (uint32_t)sizeof(ampvq_queue_ctl_t);
-    total = ctl_rel + 2u * ctl_step;
+    /* Own lines are lines of memory, not of the block: a block aligned to
+     * less than a line gets room to align the first one wherever it lands. */
+    uint32_t end8 = (buf_end + 7u) & ~7u;
+    uint32_t room = 0;
+    if (own_lines) {
+        room = AMPVQ_SYS_INFO_ALIGN >= AMPVQ_CACHE_LINE
+                   ? ((buf_end + AMPVQ_CACHE_LINE - 1u) & ~(AMPVQ_CACHE_LINE - 1u)) - end8
+                   : AMPVQ_CACHE_LINE - 8u;
+    }
+    total = end8 + room + 2u * ctl_step;
 
     ampvq_block_t b;
     int err = ampvq_sys_info_alloc_block((uint16_t)sysinfo_id, total, &b);
     if (err != ESP_OK) {
         return err;
     }
+    uint32_t ctl_off = own_lines ? (b.offset + buf_end + AMPVQ_CACHE_LINE - 1u) & ~(AMPVQ_CACHE_LINE - 1u)
+                                 : (b.offset + buf_end + 7u) & ~7u;
     /* Everything from locals, nothing read back: the block is in the
      * directory already, so a (faulty) sub core could be writing into it. */
     const ampvq_queue_hdr_t h = {
@@ -202,7 +212,7 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
         .buf_off = b.offset + buf_rel,
         .desc_stride = (uint16_t)DESC_STRIDE,
         .features = (flags & ESP_AMP_QUEUE_F_EVENT_IDX) ? AMPVQ_QUEUE_FEAT_EVENT_IDX : 0u,
-        .ctl_off = {b.offset + ctl_rel, b.offset + ctl_rel + ctl_step},
+        .ctl_off = {ctl_off, ctl_off + ctl_step},
     };
     uint8_t *base = (uint8_t *)ampvq_port_shm_base();
     ampvq_queue_hdr_t *hdr = (ampvq_queue_hdr_t *)b.ptr;

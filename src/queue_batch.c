@@ -15,6 +15,14 @@ static int take_n(esp_amp_queue_t *q, uint16_t flip, void **bufs, uint16_t *size
 {
     uint16_t n = 0;
     int err = ESP_OK;
+    /* The other core restarted: settle the link first (queue_link.c). */
+    if (ampvq_queue_link_stale(q)) {
+        err = ampvq_queue_link_check(q);
+        if (err != ESP_OK) {
+            *count = 0;
+            return err;
+        }
+    }
     while (n < max) {
         uint32_t head = q->head;
         if (held(q, head, q->tail) >= q->size) {

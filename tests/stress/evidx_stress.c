@@ -602,9 +602,10 @@ static int full_run_master(ev_shared_t *sh, esp_amp_queue_t *q)
          * asking) finds the slot freed after all, and the remote may have
          * seen that request too: so the count is not bounded by the empty
          * allocs, only far below one per free. */
-        if ((uint64_t)rnotify * 2u > rcalls) {
-            printf("FAIL: %s: %u free-notifies for %u free calls: not suppressed\n", who(), (unsigned)rnotify,
-                   (unsigned)rcalls);
+        /* How far below depends on scheduling (asserted exactly, single-
+         * threaded, in test_evidx); here: never more than one per free. */
+        if (rnotify > rcalls) {
+            printf("FAIL: %s: %u free-notifies for %u free calls\n", who(), (unsigned)rnotify, (unsigned)rcalls);
             rc = 1;
         }
     } else if (rnotify != rcalls) {

@@ -261,17 +261,8 @@ static void test_evidx_notify_only_when_remote_asked_sub_master(void **state)
 /* A claim that finds its slot ready asks for nothing: the wake words move
  * only when an alloc / recv comes back empty-handed. On the main core the
  * first claim also settles the link (src/queue_link.c); that must not arm
- * either.
- *
- * KNOWN BUG (src/queue.c take_slow): after ampvq_queue_link_check() returns
- * ESP_OK, take_slow() calls ampvq_queue_arm() whether or not the slot is
- * ready, so the first alloc of a master on the main core writes its wake
- * word (0 - len) although the queue was not full (likewise after every
- * link change). Harmless for delivery -- that index is behind the remote's
- * free index, so it fires only once 2^32 frees later -- but it breaks "the
- * master asks only when it found the queue full" and costs a fence. The
- * check is skipped while the bug is present, unless AMPVQ_TEST_KNOWN_BUGS
- * is set in the environment; remove the guard with the fix. */
+ * either (take_slow() once armed after every link check, ready slot or
+ * not; this caught it). */
 static void test_evidx_successful_claim_does_not_arm(void **state)
 {
     (void)state;
@@ -286,12 +277,6 @@ static void test_evidx_successful_claim_does_not_arm(void **state)
         RECV_MSG(&p, 0, 4);
         uint32_t master_wake = WAKE_MASTER();
         uint32_t remote_wake = WAKE_REMOTE();
-        if (master_wake != WAKE_NEVER && getenv("AMPVQ_TEST_KNOWN_BUGS") == NULL) {
-            print_message("KNOWN BUG: master on the %s core: wake word 0x%x after allocs that succeeded "
-                          "(src/queue.c take_slow arms after a link check); skipped\n",
-                          role == 0 ? "main" : "sub", (unsigned)master_wake);
-            skip();
-        }
         assert_int_equal(master_wake, WAKE_NEVER);
         assert_int_equal(remote_wake, 0);
         assert_int_equal(free_notify_calls, 0);
