@@ -273,13 +273,10 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     h.features = AMPVQ_READ_ONCE(&hdr->features);
     h.ctl_off[0] = AMPVQ_READ_ONCE(&hdr->ctl_off[0]);
     h.ctl_off[1] = AMPVQ_READ_ONCE(&hdr->ctl_off[1]);
-    err = open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
-    if (err == ESP_OK && queue->wake_own != NULL) {
-        /* The main core wrote our wake word's first value; from now on only
-         * we write it, and ampvq_queue_arm() compares against our copy. */
-        cache_invalidate(queue->wake_own, sizeof(uint32_t));
-    }
-    return err;
+    /* The main core wrote our wake word's first value: the attach in
+     * open_hdr() invalidates the line of our control words (wake and
+     * session), so ampvq_queue_arm() compares against the real value. */
+    return open_hdr(queue, &h, &b, cb_func, priv_data, is_master, (uint32_t)sysinfo_id);
 }
 
 /*
@@ -363,6 +360,11 @@ static __attribute__((noinline)) int take_slow(esp_amp_queue_t *q, uint16_t flip
     }
     ampvq_queue_arm(q);
     return take(q, flip, false, buffer, size);
+}
+
+int ampvq_queue_take1(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size)
+{
+    return take(q, flip, true, buffer, size);
 }
 
 /* Publish `buffer` in the slot at tail with flags lap ^ `flip` (AVAIL for a

@@ -13,45 +13,33 @@
 
 static int take_n(esp_amp_queue_t *q, uint16_t flip, void **bufs, uint16_t *sizes, uint16_t max, uint16_t *count)
 {
-    uint16_t n = 0;
-    int err = ESP_OK;
-    /* The other core restarted: settle the link first (queue_link.c). */
-    if (ampvq_queue_link_stale(q)) {
-        err = ampvq_queue_link_check(q);
-        if (err != ESP_OK) {
-            *count = 0;
-            return err;
-        }
+    /* The first buffer as the single calls take it: the link settled, a
+     * wake-up requested if there is nothing. The rest only while ready. */
+    *count = 0;
+    uint32_t resets = q->n_resets;
+    int err = ampvq_queue_take1(q, flip, &bufs[0], sizes);
+    if (err != ESP_OK) {
+        return err;
     }
-    while (n < max) {
+    uint16_t n = 1;
+    /* After a ring reset the batch stops at one: the reset has just read
+     * every slot, and each shared field is read once per call. */
+    while (n < max && q->n_resets == resets) {
         uint32_t head = q->head;
         if (held(q, head, q->tail) >= q->size) {
-            err = ESP_ERR_NOT_FOUND;
             break;
         }
         esp_amp_queue_desc_t *d = desc_at(q, head);
-        uint16_t want = flip ^ lap_flags(q, head);
-        if (!slot_ready(d, want)) {
-            /* Nothing more: ask for a wake-up only if we got nothing at all
-             * (the caller comes back anyway after a partial batch). */
-            if (n != 0 || q->wake_own == NULL) {
-                err = ESP_ERR_NOT_FOUND;
-                break;
-            }
-            ampvq_queue_arm(q);
-            if (!slot_ready(d, want)) {
-                err = ESP_ERR_NOT_FOUND;
-                break;
-            }
+        if (!slot_ready(d, flip ^ lap_flags(q, head))) {
+            break;
         }
         uint32_t off = AMPVQ_READ_ONCE(&d->addr) - q->buf_off;
         uint16_t len = AMPVQ_READ_ONCE(&d->len);
         q->head = head + 1;
         if (slot_of(q, off) >= q->size || (sizes != NULL && len > q->item_size)) {
-            /* Skipped and counted; reported as an error only if it is the
-             * first, so that the buffers already taken are not lost. */
+            /* Skipped and counted, not reported: the buffers already taken
+             * must reach the caller. */
             q->n_peer_err++;
-            err = ESP_ERR_INVALID_RESPONSE;
             break;
         }
         cache_invalidate(q->buf + off, sizes != NULL ? len : q->item_size);
@@ -62,7 +50,7 @@ static int take_n(esp_amp_queue_t *q, uint16_t flip, void **bufs, uint16_t *size
         n++;
     }
     *count = n;
-    return n != 0 ? ESP_OK : err;
+    return ESP_OK;
 }
 
 static int give_n(esp_amp_queue_t *q, void *const *bufs, const uint16_t *sizes, uint16_t n, uint16_t flip)
@@ -120,11 +108,7 @@ int esp_amp_queue_alloc_n(esp_amp_queue_t *queue, void **buffers, uint16_t size,
     if (size > queue->item_size) {
         return ESP_ERR_NO_MEM;
     }
-    err = take_n(queue, 0, buffers, NULL, max, count);
-    if (err == ESP_ERR_NOT_FOUND) {
-        queue->n_full++;
-    }
-    return err;
+    return take_n(queue, 0, buffers, NULL, max, count);
 }
 
 int esp_amp_queue_send_n(esp_amp_queue_t *queue, void *const *buffers, const uint16_t *sizes, uint16_t n)

@@ -69,7 +69,13 @@ void ampvq_queue_attach(esp_amp_queue_t *q)
     }
     uint32_t s = AMPVQ_READ_ONCE(region_session(AMPVQ_CORE_SUB)) & ~AMPVQ_SESSION_FRESH;
     q->main_session = AMPVQ_READ_ONCE(q->inst_peer);
+    /* The whole line of our control words: the session word we decide on
+     * and the wake word the main core initialised (ampvq_queue_arm()
+     * compares against it). */
     cache_invalidate(q->sess_own, sizeof(uint32_t));
+    if (q->wake_own != NULL) {
+        cache_invalidate(q->wake_own, sizeof(uint32_t));
+    }
     uint32_t old = AMPVQ_READ_ONCE(q->sess_own);
     /* Re-opening within the same instance keeps the word; anything else is
      * a new attach, fresh only if nobody ever attached before. */

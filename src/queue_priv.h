@@ -134,6 +134,11 @@ bool ampvq_queue_link_up(const esp_amp_queue_t *q);
 /* esp_amp_queue_t::link */
 enum { AMPVQ_LINK_NONE, AMPVQ_LINK_UP, AMPVQ_LINK_RESETTING, AMPVQ_LINK_PENDING, AMPVQ_LINK_DEAD };
 
+/* One claim exactly as alloc_try (flip 0, size NULL) / recv_try (flip
+ * AVAIL) make it, after their argument checks: the batch calls take their
+ * first buffer this way (link check, wake-up request included). */
+int ampvq_queue_take1(esp_amp_queue_t *q, uint16_t flip, void **buffer, uint16_t *size);
+
 /* After publishing slots [old, new): call the notify function if there is
  * one and, on an event-index queue, if the peer asked for a slot in range.
  * Returns ESP_OK (so that callers can end with a tail call). */

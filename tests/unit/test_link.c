@@ -252,6 +252,10 @@ static void test_link_main_restart_closes_sub_handles(void **state)
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
     CHECK_OK(esp_amp_sys_info_init());
     assert_int_equal(unit_region()->session[AMPVQ_CORE_MAIN], main_session + 1u);
+    /* The same blocks again, so the new queue lies where the old one was:
+     * the sub core's words there (and, non-coherent, its cached copy of
+     * them) are stale, and must not make the re-open look like a restart. */
+    CHECK_OK(esp_amp_event_init());
     esp_amp_queue_t mq;
     CHECK_OK(esp_amp_queue_main_init(&mq, 4, 16, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q));
     void *buf;
@@ -265,11 +269,76 @@ static void test_link_main_restart_closes_sub_handles(void **state)
     assert_int_equal(sl.downs, 1);
     CHECK_ERR(esp_amp_queue_free_try(&p.remote, buf), ESP_ERR_INVALID_STATE);
     CHECK_ERR(esp_amp_queue_recv_try(&p.remote, &buf, &len), ESP_ERR_INVALID_STATE);
-    /* Opened again, it gets the new main core's message. */
+    /* Opened again: a fresh attach to the new queue (nothing to reset), it
+     * gets the new main core's message at once. */
     esp_amp_queue_t again;
     CHECK_OK(esp_amp_queue_sub_init(&again, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q));
     CHECK_OK(esp_amp_queue_recv_try(&again, &buf, &len));
     assert_true(unit_payload_ok(buf, 9, 16));
+    assert_true(stats_of(&again).link_up);
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    assert_int_equal(stats_of(&mq).resets, 0);
+}
+
+/* Event index across a reset: both wake words go back to their start
+ * values. The old remote had asked to be woken at 2, the master at 0 (full
+ * queue); the new remote must be notified of the first message (its word
+ * says 0) and must not free-notify (the master's word says never). */
+static int sends_notified, frees_notified;
+static int count_send_notify(void *arg)
+{
+    (void)arg;
+    sends_notified++;
+    return 0;
+}
+static int count_free_notify(void *arg)
+{
+    (void)arg;
+    frees_notified++;
+    return 0;
+}
+
+static void test_link_reset_restores_wake_words(void **state)
+{
+    (void)state;
+    esp_amp_queue_t m, r;
+    sends_notified = frees_notified = 0;
+    CHECK_OK(esp_amp_queue_main_init_ex(&m, 2, 16, count_send_notify, NULL, true, (esp_amp_sys_info_id_t)ID_Q,
+                                        ESP_AMP_QUEUE_F_EVENT_IDX));
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK_OK(esp_amp_queue_sub_init(&r, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q));
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    void *buf;
+    uint16_t len;
+    for (uint32_t i = 0; i < 2; i++) {
+        CHECK_OK(esp_amp_queue_alloc_try(&m, &buf, 16));
+        unit_fill(buf, i, 16);
+        CHECK_OK(esp_amp_queue_send_try(&m, buf, 16));
+    }
+    assert_int_equal(sends_notified, 1);
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK_OK(esp_amp_queue_recv_try(&r, &buf, &len));
+    CHECK_OK(esp_amp_queue_recv_try(&r, &buf, &len));
+    CHECK_ERR(esp_amp_queue_recv_try(&r, &buf, &len), ESP_ERR_NOT_FOUND); /* asks at 2 */
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK_ERR(esp_amp_queue_alloc_try(&m, &buf, 16), ESP_ERR_NOT_FOUND); /* full: asks at 0 */
+
+    esp_amp_queue_t r2;
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    ampvq_sub_session_bump();
+    CHECK_OK(esp_amp_queue_sub_init(&r2, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q));
+    CHECK_OK(esp_amp_queue_set_free_notify(&r2, count_free_notify, NULL));
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK_OK(esp_amp_queue_alloc_try(&m, &buf, 16)); /* resets */
+    assert_int_equal(stats_of(&m).resets, 1);
+    unit_fill(buf, 7, 16);
+    CHECK_OK(esp_amp_queue_send_try(&m, buf, 16));
+    assert_int_equal(sends_notified, 2);
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK_OK(esp_amp_queue_recv_try(&r2, &buf, &len));
+    assert_true(unit_payload_ok(buf, 7, 16));
+    CHECK_OK(esp_amp_queue_free_try(&r2, buf));
+    assert_int_equal(frees_notified, 0);
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
 }
 
@@ -291,6 +360,7 @@ int main(void)
         T(test_link_sub_restart_main_remote_waits_for_held),
         T(test_link_back_to_back_restarts),
         T(test_link_main_restart_closes_sub_handles),
+        T(test_link_reset_restores_wake_words),
         T(test_link_set_link_cb_errors),
     };
 #undef T

@@ -396,6 +396,40 @@ static void test_nc_event_idx_sub_master(void **state)
 
 /* A block is published zeroed even when memory still holds an earlier
  * session's bytes: the main core writes the zeroes back. */
+/* esp_amp_queue_dump() shows shared memory as it is, not this core's
+ * cached copy: the remote sees the master's send in the slot line, and the
+ * main core sees the session word the sub core wrote at attach. */
+typedef struct {
+    bool ready_seen, session_seen;
+} nc_dump_t;
+
+static void nc_dump_line(void *ctx, const char *line)
+{
+    nc_dump_t *d = (nc_dump_t *)ctx;
+    if (strstr(line, "slot 0 ") == line && strstr(line, "ready to receive") != NULL) {
+        d->ready_seen = true;
+    }
+    if (strstr(line, "ctl own") == line && strstr(line, "peer wake 0 session 0x80000001") != NULL) {
+        d->session_seen = true;
+    }
+}
+
+static void test_nc_dump_reads_shared_memory(void **state)
+{
+    (void)state;
+    unit_pair_t p;
+    OPEN_PAIR(&p, 4, NC_ITEM, true, QID);
+    nc_dump_t d = {0};
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK_OK(esp_amp_queue_dump(&p.master, nc_dump_line, &d));
+    assert_true(d.session_seen);
+    SEND_MSG(&p, 1, 8);
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    CHECK_OK(esp_amp_queue_dump(&p.remote, nc_dump_line, &d));
+    assert_true(d.ready_seen);
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+}
+
 static void test_nc_sys_info_block_published_zeroed(void **state)
 {
     (void)state;
@@ -441,6 +475,7 @@ int main(void)
         T(test_nc_payloads_across_laps),
         T(test_nc_event_idx_main_master),
         T(test_nc_event_idx_sub_master),
+        T(test_nc_dump_reads_shared_memory),
         cmocka_unit_test_setup_teardown(test_nc_sys_info_block_published_zeroed, unit_setup_bare, unit_teardown),
     };
 #undef T
