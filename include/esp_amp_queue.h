@@ -8,9 +8,10 @@
  *   remote core:  recv_try  -> use in place  -> free_try   (buffer goes back)
  *
  * Either core may be the master. The queue's block (a sys_info entry) holds a
- * 12-byte header, `len` 8-byte descriptors and `len * item_size` bytes of
- * buffers; each side keeps its indices in its own esp_amp_queue_t, so the
- * struct must live in memory private to its core.
+ * 24-byte header, `len` 8-byte descriptors (ESP-AMP's bytes), `len *
+ * item_size` bytes of buffers and each role's control words (docs/layout.md);
+ * each side keeps its indices in its own esp_amp_queue_t, so the struct must
+ * live in memory private to its core.
  *
  * Concurrency: one task (or ISR) per side. The master's calls may run
  * concurrently with the remote's; two calls on the same side may not (guard
