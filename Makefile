@@ -6,7 +6,7 @@ DEMO_COUNT ?= 16
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean bench fuzz soak
+.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean bench fuzz soak hook-check
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -50,6 +50,12 @@ test-tsan:
 
 # Long runs, not part of make test: 10^7 messages through every stress form
 # (tests/stress; AMPVQ_STRESS_SOAK_COUNT sets the count).
+# Deletes each cache-hook call of the core in turn and checks that a
+# non-coherent test fails (docs/noncoherent.md). About 10 minutes.
+hook-check: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+	cmake --build $(BUILD) --target hook-check
+
 soak: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS) --target soak
