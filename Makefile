@@ -48,14 +48,14 @@ test-tsan:
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) -L tsan
 
-# Long runs, not part of make test: 10^7 messages through every stress form
-# (tests/stress; AMPVQ_STRESS_SOAK_COUNT sets the count).
 # Deletes each cache-hook call of the core in turn and checks that a
 # non-coherent test fails (docs/noncoherent.md). About 10 minutes.
 hook-check: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
 	cmake --build $(BUILD) --target hook-check
 
+# Long runs, not part of make test: 10^7 messages through every stress form
+# (tests/stress; AMPVQ_STRESS_SOAK_COUNT sets the count).
 soak: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS) --target soak
