@@ -90,7 +90,8 @@ typedef struct esp_amp_queue_t {
  * core runs esp_amp_queue_sub_init() for the same id (normally before
  * esp_amp_start_subcore()).
  *
- * @param queue           handle to initialise (private memory)
+ * @param queue           handle to initialise (private memory; left unusable
+ *                        if the call fails)
  * @param queue_len       slots, 1..32768; rounded up to a power of two
  * @param queue_item_size bytes per buffer, 1..65532; rounded up to 4
  * @param cb_func         master: notify function, called after every

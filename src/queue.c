@@ -161,8 +161,13 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
                                esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
                                esp_amp_sys_info_id_t sysinfo_id, uint32_t flags)
 {
-    if (queue == NULL || queue_len == 0 || queue_len > AMPVQ_QUEUE_LEN_MAX ||
-        (flags & ~(uint32_t)ESP_AMP_QUEUE_F_EVENT_IDX) != 0) {
+    if (queue == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    /* A failed init leaves a handle no call accepts, whatever the memory
+     * held before (a handle that used to live at this address, say). */
+    queue->tag = 0;
+    if (queue_len == 0 || queue_len > AMPVQ_QUEUE_LEN_MAX || (flags & ~(uint32_t)ESP_AMP_QUEUE_F_EVENT_IDX) != 0) {
         return ESP_ERR_INVALID_ARG;
     }
     uint32_t item = ((uint32_t)queue_item_size + ITEM_ALIGN - 1u) & ~(ITEM_ALIGN - 1u);
@@ -250,6 +255,7 @@ int esp_amp_queue_sub_init(esp_amp_queue_t *queue, esp_amp_queue_cb_t cb_func, v
     if (queue == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
+    queue->tag = 0; /* as in esp_amp_queue_main_init_ex() */
     ampvq_block_t b;
     int err = ampvq_sys_info_find((uint16_t)sysinfo_id, &b);
     if (err != ESP_OK) {
