@@ -60,6 +60,7 @@ typedef struct {
 static bool rd16(const ctx_t *c, uint64_t off, uint16_t *v)
 {
     if (off > c->n || c->n - off < 2) {
+        *v = 0; /* past the image: callers that ignore the result print 0 */
         return false;
     }
     *v = (uint16_t)(c->img[off] | (c->img[off + 1] << 8));
@@ -69,6 +70,7 @@ static bool rd16(const ctx_t *c, uint64_t off, uint16_t *v)
 static bool rd32(const ctx_t *c, uint64_t off, uint32_t *v)
 {
     if (off > c->n || c->n - off < 4) {
+        *v = 0;
         return false;
     }
     *v = (uint32_t)c->img[off] | ((uint32_t)c->img[off + 1] << 8) | ((uint32_t)c->img[off + 2] << 16) |
