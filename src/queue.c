@@ -152,7 +152,7 @@ static int open_hdr(esp_amp_queue_t *q, const ampvq_queue_hdr_t *h, const ampvq_
     }
     q->priv_data = priv;
     q->sys_id = id;
-    ampvq_queue_attach(q);
+    ampvq_queue_attach(q, is_master);
     q->tag = q_tag(q, is_master ? ROLE_MASTER : ROLE_REMOTE);
     return ESP_OK;
 }

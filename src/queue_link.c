@@ -58,7 +58,7 @@ static void link_set(esp_amp_queue_t *q, uint8_t state)
     }
 }
 
-void ampvq_queue_attach(esp_amp_queue_t *q)
+void ampvq_queue_attach(esp_amp_queue_t *q, bool is_master)
 {
     q->on_main = ampvq_port_core_id() == AMPVQ_CORE_MAIN;
     q->inst_peer = region_session(q->on_main ? AMPVQ_CORE_SUB : AMPVQ_CORE_MAIN);
@@ -69,19 +69,23 @@ void ampvq_queue_attach(esp_amp_queue_t *q)
     }
     uint32_t s = AMPVQ_READ_ONCE(region_session(AMPVQ_CORE_SUB)) & ~AMPVQ_SESSION_FRESH;
     q->main_session = AMPVQ_READ_ONCE(q->inst_peer);
-    /* The whole line of our control words: the session word we decide on
-     * and the wake word the main core initialised (ampvq_queue_arm()
-     * compares against it). */
-    cache_invalidate(q->sess_own, sizeof(uint32_t));
-    if (q->wake_own != NULL) {
-        cache_invalidate(q->wake_own, sizeof(uint32_t));
-    }
+    /* Our control words (one line in non-coherent builds): read the session
+     * word we decide on, and the wake word, from memory. */
+    ampvq_queue_ctl_t *own =
+        (ampvq_queue_ctl_t *)(void *)((uint8_t *)q->sess_own - offsetof(ampvq_queue_ctl_t, session));
+    cache_invalidate(own, sizeof(*own));
     uint32_t old = AMPVQ_READ_ONCE(q->sess_own);
     /* Re-opening within the same instance keeps the word; anything else is
      * a new attach, fresh only if nobody ever attached before. */
     uint32_t val = old != 0 && (old & ~AMPVQ_SESSION_FRESH) == s ? old : old == 0 ? (s | AMPVQ_SESSION_FRESH) : s;
+    if (val != old && old != 0 && q->wake_own != NULL) {
+        /* A restart: our wake word still holds the dead instance's request.
+         * Back to its start value (we are its only writer; the main core
+         * resets only its own). */
+        AMPVQ_WRITE_ONCE(q->wake_own, is_master ? 0x80000000u : 0u);
+    }
     AMPVQ_STORE_RELEASE(q->sess_own, val);
-    cache_writeback(q->sess_own, sizeof(uint32_t));
+    cache_writeback(own, sizeof(*own));
     q->sess_mine = val;
     /* A fresh attach may use the ring as it is; otherwise wait for the main
      * core to reset it for us. */
@@ -91,7 +95,7 @@ void ampvq_queue_attach(esp_amp_queue_t *q)
 }
 
 /* Main core: every slot back to its initial state (flags 0, slot i lends
- * buffer i), both wake words back to their start values. Counts the
+ * buffer i), our wake word back to its start value. Counts the
  * messages in flight (one flag bit set: sent and not given back). */
 static void ring_reset(esp_amp_queue_t *q)
 {
@@ -107,11 +111,10 @@ static void ring_reset(esp_amp_queue_t *q)
         cache_writeback(d, sizeof(*d));
     }
     if (q->wake_own != NULL) {
-        bool master = q->tag == q_tag(q, ROLE_MASTER);
-        AMPVQ_WRITE_ONCE(q->wake_own, master ? 0x80000000u : 0u);
-        AMPVQ_WRITE_ONCE(q->wake_peer, master ? 0u : 0x80000000u);
-        cache_writeback(q->wake_own, sizeof(uint32_t));
-        cache_writeback(q->wake_peer, sizeof(uint32_t));
+        /* Our own wake word only (the new sub instance resets its own when
+         * it attaches); written back with the acknowledgement, which shares
+         * its line. */
+        AMPVQ_WRITE_ONCE(q->wake_own, q->tag == q_tag(q, ROLE_MASTER) ? 0x80000000u : 0u);
     }
     q->head = 0;
     q->tail = 0;
@@ -147,9 +150,10 @@ static int main_check(esp_amp_queue_t *q)
     }
     ring_reset(q);
     /* Pairs with the LOAD_ACQUIRE in sub_check(): the reset ring is visible
-     * before the acknowledgement. */
+     * before the acknowledgement. The write-back covers both our control
+     * words (the reset wake word too). */
     AMPVQ_STORE_RELEASE(q->sess_own, inst);
-    cache_writeback(q->sess_own, sizeof(uint32_t));
+    cache_writeback((uint8_t *)q->sess_own - offsetof(ampvq_queue_ctl_t, session), sizeof(ampvq_queue_ctl_t));
     q->inst_seen = inst;
     link_set(q, AMPVQ_LINK_UP);
     return ESP_OK;

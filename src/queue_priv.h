@@ -126,7 +126,7 @@ void ampvq_queue_arm(esp_amp_queue_t *q);
  * (sub core: publish it). link_check: the peer's session word differs from
  * what this handle expects; returns ESP_OK to go on, ESP_ERR_NOT_FOUND while
  * the link is settling, ESP_ERR_INVALID_STATE once the handle is dead. */
-void ampvq_queue_attach(esp_amp_queue_t *q);
+void ampvq_queue_attach(esp_amp_queue_t *q, bool is_master);
 int ampvq_queue_link_check(esp_amp_queue_t *q);
 bool ampvq_queue_link_stale(const esp_amp_queue_t *q);
 bool ampvq_queue_link_up(const esp_amp_queue_t *q);

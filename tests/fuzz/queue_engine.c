@@ -595,8 +595,10 @@ static void check_reset(fz_engine_t *e, fz_side_t *s, const char *what)
                  (unsigned)fz_raw_get(d + 4, 2), (unsigned)fz_raw_get(d + 6, 2));
     }
     if (s->evt) {
-        uint32_t w = fz_raw_get(s->view + s->wake_peer, 4);
-        FZ_CHECK(w == (s->master ? 0u : FZ_WAKE_NEVER), "%s reset the ring but left the peer's wake word at %08x", what,
+        /* Its own wake word only: the new instance resets its own when it
+         * attaches (sub_init). */
+        uint32_t w = fz_raw_get(s->view + s->wake_own, 4);
+        FZ_CHECK(w == (s->master ? FZ_WAKE_NEVER : 0u), "%s reset the ring but left its wake word at %08x", what,
                  (unsigned)w);
     }
     /* Our session word acknowledges the new instance: the peer's word or
@@ -2158,17 +2160,25 @@ int fz_queue_open_sub(fz_engine_t *e, bool exact, fz_in_t *tear_in)
      * session word: bounded by the region, not by its bytes. */
     unsigned bound = 5u + 3u * ((fz_shm.size - FZ_HDR_BYTES) / 12u) + 8u + 3u;
     FZ_CHECK(st.reads <= bound, "esp_amp_queue_sub_init loaded %u fields (bound %u)", st.reads, bound);
-    /* The one store it makes: its role's session word, when it opens. */
+    /* The stores it makes when it opens: its role's session word, and, when
+     * it attaches after a restart, its own wake word back to its start. */
     uint32_t sess = rc == ESP_OK ? fz_offset_in(AMPVQ_CORE_SUB, s->q.sess_own, 4) : -1;
-    FZ_CHECK(st.writes <= (rc == ESP_OK ? 1u : 0u), "esp_amp_queue_sub_init made %u stores (%s)", st.writes,
+    FZ_CHECK(st.writes <= (rc == ESP_OK ? 2u : 0u), "esp_amp_queue_sub_init made %u stores (%s)", st.writes,
              fz_code_name(rc));
     for (unsigned i = 0; i < st.nlog && i < FZ_MAX_ACCESS_LOG; i++) {
-        FZ_CHECK(!st.log[i].store || (st.log[i].off == sess && st.log[i].size == 4),
-                 "esp_amp_queue_sub_init stored %u bytes at %u, not its session word", (unsigned)st.log[i].size,
-                 (unsigned)st.log[i].off);
+        bool wake = st.log[i].off == sess - 4u && s->q.wake_own != NULL;
+        FZ_CHECK(!st.log[i].store || ((st.log[i].off == sess || wake) && st.log[i].size == 4),
+                 "esp_amp_queue_sub_init stored %u bytes at %u, not its session or wake word",
+                 (unsigned)st.log[i].size, (unsigned)st.log[i].off);
+    }
+    if (rc == ESP_OK && s->q.wake_own != NULL) {
+        uint32_t w = fz_raw_get(fz_shm.view[0] + sess - 4u, 4);
+        uint32_t w_before = fz_raw_get(snap_before + sess - 4u, 4);
+        FZ_CHECK(w == w_before || w == (s->master ? FZ_WAKE_NEVER : 0u) || st.tore || e->race,
+                 "esp_amp_queue_sub_init set its wake word to %08x", (unsigned)w);
     }
     if (!st.tore && !e->race) {
-        fz_range_t own = {sess, sess + 4u};
+        fz_range_t own = {sess - 4u, sess + 4u};
         int64_t d = fz_snapshot_diff(snap_before, &own, rc == ESP_OK ? 1u : 0u);
         FZ_CHECK(d < 0, "esp_amp_queue_sub_init changed region byte %lld", (long long)d);
         FZ_CHECK(rc == ref.rc, "esp_amp_queue_sub_init returned %s; the header says %s", fz_code_name(rc),

@@ -12,6 +12,8 @@
  * so a missing hook is seen at once, as a wrong byte or an empty queue, not
  * as a hang.
  */
+#include <stdlib.h>
+
 #include "unit_support.h"
 
 #if AMPVQ_CACHE_COHERENT || !AMPVQ_POSIX_NONCOHERENT
@@ -400,17 +402,25 @@ static void test_nc_event_idx_sub_master(void **state)
  * cached copy: the remote sees the master's send in the slot line, and the
  * main core sees the session word the sub core wrote at attach. */
 typedef struct {
-    bool ready_seen, session_seen;
+    bool ready_seen, session_seen, master_wake_seen;
 } nc_dump_t;
 
 static void nc_dump_line(void *ctx, const char *line)
 {
     nc_dump_t *d = (nc_dump_t *)ctx;
+    if (getenv("NC_DUMP_DEBUG") != NULL) {
+        print_message("%s\n", line);
+    }
     if (strstr(line, "slot 0 ") == line && strstr(line, "ready to receive") != NULL) {
         d->ready_seen = true;
     }
     if (strstr(line, "ctl own") == line && strstr(line, "peer wake 0 session 0x80000001") != NULL) {
         d->session_seen = true;
+    }
+    /* The remote never reads the master's control line otherwise: only the
+     * dump's own invalidate shows the master's initial wake word. */
+    if (strstr(line, "ctl own wake 0 ") == line && strstr(line, "peer wake 2147483648 ") != NULL) {
+        d->master_wake_seen = true;
     }
 }
 
@@ -427,6 +437,7 @@ static void test_nc_dump_reads_shared_memory(void **state)
     ampvq_posix_set_core(AMPVQ_CORE_SUB);
     CHECK_OK(esp_amp_queue_dump(&p.remote, nc_dump_line, &d));
     assert_true(d.ready_seen);
+    assert_true(d.master_wake_seen);
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
 }
 
