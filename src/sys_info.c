@@ -103,16 +103,21 @@ int esp_amp_sys_info_init(void)
     /* Our instance number continues the one found in an earlier region
      * (memory that survived a reset of the main core), so that a sub core
      * still holding handles on that region sees the change. */
-    uint32_t session = 1;
+    uint32_t session = 1, sub_session = 0;
     if (AMPVQ_READ_ONCE(&hdr->magic) == AMPVQ_REGION_MAGIC) {
         session = (AMPVQ_READ_ONCE(&hdr->session[AMPVQ_CORE_MAIN]) + 1u) & ~AMPVQ_SESSION_FRESH;
         session += session == 0;
+        /* The sub core's numbers must keep growing too: a sub instance
+         * started after this re-init must not reuse the number of one that
+         * attached to the old region's queues. */
+        sub_session = AMPVQ_READ_ONCE(&hdr->session[AMPVQ_CORE_SUB]);
     }
     /* Withdraw the magic first so a sub core that looks while we rewrite
      * the header sees "not initialised" rather than a half-written one. */
     AMPVQ_STORE_RELEASE(&hdr->magic, 0u);
     ampvq_zero((uint8_t *)hdr + sizeof(hdr->magic), DIR_END - sizeof(hdr->magic));
     hdr->session[AMPVQ_CORE_MAIN] = session;
+    hdr->session[AMPVQ_CORE_SUB] = sub_session;
     hdr->version = AMPVQ_LAYOUT_VERSION;
     hdr->dir_capacity = AMPVQ_SYS_INFO_MAX_ENTRIES;
     hdr->region_size = shm_size;

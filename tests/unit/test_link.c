@@ -280,6 +280,41 @@ static void test_link_main_restart_closes_sub_handles(void **state)
     assert_int_equal(stats_of(&mq).resets, 0);
 }
 
+/* Both cores restart: the main core re-creates the queue (same place), then
+ * a new sub instance opens it. It is a fresh attach to a new queue, though
+ * the sub core's own (cached, on non-coherent memory) copy of its control
+ * line still holds the old instance's word: no reset, no waiting. */
+static void test_link_both_restart_fresh_attach(void **state)
+{
+    (void)state;
+    unit_pair_t p;
+    OPEN_PAIR(&p, 4, 16, true, ID_Q);
+    SEND_MSG(&p, 0, 16);
+    RECV_MSG(&p, 0, 16);
+
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK_OK(esp_amp_sys_info_init());
+    CHECK_OK(esp_amp_event_init()); /* the queue lands where it was */
+    esp_amp_queue_t mq;
+    CHECK_OK(esp_amp_queue_main_init(&mq, 4, 16, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q));
+    void *buf;
+    CHECK_OK(esp_amp_queue_alloc_try(&mq, &buf, 16));
+    unit_fill(buf, 5, 16);
+    CHECK_OK(esp_amp_queue_send_try(&mq, buf, 16));
+
+    ampvq_posix_set_core(AMPVQ_CORE_SUB);
+    ampvq_sub_session_bump();
+    esp_amp_queue_t again;
+    CHECK_OK(esp_amp_queue_sub_init(&again, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q));
+    uint16_t len;
+    CHECK_OK(esp_amp_queue_recv_try(&again, &buf, &len));
+    assert_true(unit_payload_ok(buf, 5, 16));
+    CHECK_OK(esp_amp_queue_free_try(&again, buf));
+    ampvq_posix_set_core(AMPVQ_CORE_MAIN);
+    CHECK_OK(esp_amp_queue_alloc_try(&mq, &buf, 16));
+    assert_int_equal(stats_of(&mq).resets, 0);
+}
+
 /* Event index across a reset: both wake words go back to their start
  * values. The old remote had asked to be woken at 2, the master at 0 (full
  * queue); the new remote must be notified of the first message (its word
@@ -360,6 +395,7 @@ int main(void)
         T(test_link_sub_restart_main_remote_waits_for_held),
         T(test_link_back_to_back_restarts),
         T(test_link_main_restart_closes_sub_handles),
+        T(test_link_both_restart_fresh_attach),
         T(test_link_reset_restores_wake_words),
         T(test_link_set_link_cb_errors),
     };
