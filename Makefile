@@ -6,7 +6,7 @@ DEMO_COUNT ?= 16
 PREFIX     ?= /usr/local
 CMAKE_ARGS ?=
 
-.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean bench fuzz soak
+.PHONY: all deps demo demo-riscv test test-default test-asan test-tsan install clean bench fuzz soak hook-check
 
 all: deps
 	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
@@ -47,6 +47,12 @@ test-tsan:
 	cmake -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAMPVQ_SANITIZE=thread -DAMPVQ_BUILD_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(BUILD)-tsan -j $(JOBS)
 	ctest --test-dir $(BUILD)-tsan --output-on-failure -j $(JOBS) -L tsan
+
+# Deletes each cache-hook call of the core in turn and checks that a
+# non-coherent test fails (docs/noncoherent.md). About 10 minutes.
+hook-check: deps
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+	cmake --build $(BUILD) --target hook-check
 
 # Long runs, not part of make test: 10^7 messages through every stress form
 # (tests/stress; AMPVQ_STRESS_SOAK_COUNT sets the count).

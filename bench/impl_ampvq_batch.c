@@ -6,18 +6,17 @@
  * batched implementation can spread its per-call costs (handle checks,
  * index and wrap updates, fences) over the batch.
  *
- * Compiled in only when esp_amp_queue.h defines AMPVQ_HAVE_BATCH. Until
- * then the entry below says why it is missing and the driver prints it as
- * "not built" (its goal as MISS).
+ * Compiled in only when esp_amp_queue.h defines AMPVQ_HAVE_BATCH (it does
+ * since the batch calls exist); otherwise the entry below says why it is
+ * missing and the driver prints it as "not built" (its goal as MISS).
  */
 #include "ampvq_common.h"
 
 #if defined(AMPVQ_HAVE_BATCH)
 
-/* ---- ADAPT HERE: the only lines that name the batch API. ----------------
- * Written before the API existed, against the planned names; the argument
- * lists are a guess. Each wrapper returns how many buffers it moved (0 when
- * the queue is full / empty) and reports any other error. */
+/* ---- The only lines that name the batch API. ---------------------------
+ * Each wrapper returns how many buffers it moved (0 when the queue is full /
+ * empty) and reports any other error. */
 static unsigned batch_alloc(esp_amp_queue_t *q, void **bufs, uint16_t size, unsigned n)
 {
     uint16_t got = 0;
@@ -55,7 +54,7 @@ static void batch_free(esp_amp_queue_t *q, void *const *bufs, unsigned n)
         bench_fail("ampvq: free_n: 0x%x", (unsigned)err);
     }
 }
-/* ---- end of ADAPT HERE --------------------------------------------------- */
+/* ------------------------------------------------------------------------- */
 
 #define BATCH_MAX 256u
 

@@ -8,21 +8,17 @@
  * notify function only when the remote has asked to be woken, so under load
  * notifications per message should fall far below 1.
  *
- * Compiled in only when esp_amp_queue.h defines AMPVQ_HAVE_EVENT_IDX.
- * Until then the entry below says why it is missing.
+ * Compiled in only when esp_amp_queue.h defines AMPVQ_HAVE_EVENT_IDX (it
+ * does); otherwise the entry below says why it is missing.
  */
 #include "ampvq_common.h"
 
 #if defined(AMPVQ_HAVE_EVENT_IDX)
 
-/* ---- ADAPT HERE: the only lines that name the suppression API. ----------
- * Written before the API existed: "a per-queue opt-in via an extended
- * init" is the plan; the name and argument list below are a guess. The
- * sub core is assumed to learn the choice from the queue's header (plain
- * esp_amp_queue_sub_init); if it must opt in too, give ampvq_intr_setup_with
- * a sub-core wrapper instead of NULL. If the remote must re-arm explicitly
- * after draining, add that call to fwd_callback() in impl_ampvq_intr.c
- * behind AMPVQ_HAVE_EVENT_IDX. */
+/* ---- The only lines that name the suppression API: the extended init.
+ * The sub core learns the choice from the queue's header (plain
+ * esp_amp_queue_sub_init), and the remote re-arms by itself when a drain
+ * finds the queue empty, so nothing else changes. */
 static int suppress_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16_t queue_item_size,
                               esp_amp_queue_cb_t cb_func, void *priv_data, bool is_master,
                               esp_amp_sys_info_id_t sysinfo_id)
@@ -30,7 +26,7 @@ static int suppress_main_init(esp_amp_queue_t *queue, uint16_t queue_len, uint16
     return esp_amp_queue_main_init_ex(queue, queue_len, queue_item_size, cb_func, priv_data, is_master, sysinfo_id,
                                       ESP_AMP_QUEUE_F_EVENT_IDX);
 }
-/* ---- end of ADAPT HERE --------------------------------------------------- */
+/* ------------------------------------------------------------------------- */
 
 static int suppress_setup(const bench_params_t *p)
 {

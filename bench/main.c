@@ -1034,7 +1034,7 @@ static void print_table(void)
     }
 
     if (opt.figures & F_RAM) {
-        printf("\nShared RAM per queue, bytes (ampvq block: 16 + len*8 + len*item; plus a %zu-byte sys_info "
+        printf("\nShared RAM per queue, bytes (ampvq block: 24 + len*8 + len*item + 16 control bytes; plus a %zu-byte sys_info "
                "directory entry)\n",
                sizeof(ampvq_sys_info_entry_t));
         printf("payload qlen %10s %10s %7s\n", "ampvq", "ring", "ratio");

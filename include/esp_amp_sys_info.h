@@ -76,6 +76,16 @@ void *esp_amp_sys_info_get(uint16_t info_id, uint16_t *size);
  */
 void *esp_amp_sys_info_lookup(uint16_t info_id, uint32_t *size);
 
+/**
+ * @brief ampvq extension: esp_amp_sys_info_alloc() for a block that both
+ *        cores may update with atomic read-modify-write (flags, counters).
+ *
+ * In non-coherent builds (AMPVQ_CACHE_COHERENT 0) the block is placed in the
+ * uncached prefix of shared memory (AMPVQ_SHM_UNCACHED_BYTES), which is
+ * small: NULL when it is full. In coherent builds it is esp_amp_sys_info_alloc().
+ */
+void *esp_amp_sys_info_alloc_uncached(uint16_t info_id, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,9 @@
 #define AMPVQ_READ_ONCE(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
 #if defined(__riscv)
+/* Write once, no ordering. Volatile rather than a relaxed atomic store: GCC
+ * 12 turns a 32-bit relaxed atomic store on rv32 into an amoswap. */
+#define AMPVQ_WRITE_ONCE(p, v) (*(volatile __typeof__(*(p)) *)(p) = (v))
 /*
  * RISC-V: the RVWMO mappings of the ISA manual (acquire = load; fence r,rw,
  * release = fence rw,w; store). GCC 12 emits a full "fence rw,rw" for both,
@@ -57,6 +60,8 @@ static inline void ampvq_store_release_u32(uint32_t *p, uint32_t v)
 #define AMPVQ_STORE_RELEASE(p, v)                                                                                      \
     _Generic((p), uint16_t * : ampvq_store_release_u16, uint32_t * : ampvq_store_release_u32)((p), (v))
 #else
+/* Write once, no ordering (a relaxed atomic store, so TSan sees it). */
+#define AMPVQ_WRITE_ONCE(p, v)    __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 /* Later loads and stores stay after it: pairs with a peer's store_release. */
 #define AMPVQ_LOAD_ACQUIRE(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 /* Earlier loads and stores stay before it: pairs with a peer's load_acquire. */
@@ -69,7 +74,14 @@ static inline void ampvq_store_release_u32(uint32_t *p, uint32_t v)
 #define AMPVQ_FETCH_AND(p, v) __atomic_fetch_and((p), (v), __ATOMIC_ACQ_REL)
 #define AMPVQ_EXCHANGE(p, v)  __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
 
-/* Full fence: orders an earlier store before a later load. */
+/* Full fence: orders an earlier store before a later load. GCC's
+ * ThreadSanitizer rejects atomic_thread_fence (-Wtsan); under TSan a
+ * seq_cst RMW stands in (x86: the same locked instruction). */
+#if defined(__SANITIZE_THREAD__)
+extern uint32_t ampvq_tsan_fence_word;
+#define AMPVQ_FENCE() ((void)__atomic_fetch_add(&ampvq_tsan_fence_word, 0u, __ATOMIC_SEQ_CST))
+#else
 #define AMPVQ_FENCE() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#endif
 
 #endif /* AMPVQ_ATOMIC_H */

@@ -49,6 +49,10 @@ typedef struct {
  * ESP_ERR_INVALID_RESPONSE (directory corrupted). */
 int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out);
 
+/* Same, in the uncached prefix of a non-coherent build (for blocks that
+ * hold atomic read-modify-write words); plain alloc_block when coherent. */
+int ampvq_sys_info_alloc_uncached_block(uint16_t id, uint32_t size, ampvq_block_t *out);
+
 /* Look a block up, checking the directory entry against the region:
  * ESP_OK, ESP_ERR_NOT_FOUND, ESP_ERR_INVALID_STATE (region not initialised),
  * ESP_ERR_INVALID_RESPONSE (entry or header out of bounds). */
@@ -58,5 +62,13 @@ int ampvq_sys_info_find(uint16_t id, ampvq_block_t *out);
  * run once soon (used to catch up on work that arrived before a handler was
  * registered). */
 void ampvq_sw_intr_raise_local(uint32_t id);
+
+/* This core's dispatch generation (see ampvq_port_wait_intr()): read it
+ * with AMPVQ_LOAD_ACQUIRE before checking a condition, then sleep on it. */
+const uint32_t *ampvq_sw_intr_gen(void);
+
+/* Sub core: take the next instance number (region session[SUB]); done by
+ * esp_amp_init(), exported for tests that play a restarted sub core. */
+void ampvq_sub_session_bump(void);
 
 #endif /* AMPVQ_PRIV_H */

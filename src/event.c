@@ -28,7 +28,8 @@ int esp_amp_event_create(uint16_t sysinfo_id)
 {
     ampvq_block_t b;
 
-    return ampvq_sys_info_alloc_block(sysinfo_id, sizeof(uint32_t), &b);
+    /* Both cores update the word with atomic RMW: uncached when not coherent. */
+    return ampvq_sys_info_alloc_uncached_block(sysinfo_id, sizeof(uint32_t), &b);
 }
 
 int esp_amp_event_init(void)

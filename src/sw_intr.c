@@ -26,6 +26,13 @@ typedef struct {
 
 static handler_t handlers[2][AMPVQ_SW_INTR_MAX_HANDLERS];
 
+/* Dispatches that took bits, per core: what a blocked task sleeps on
+ * (ampvq_port_wait_intr()). In private memory, not in the region header:
+ * the sleeper and the dispatcher are always the same core, and a counter
+ * the peer could scribble on would be one more thing to distrust. Only the
+ * core's dispatch writes it, and dispatches of one core do not overlap. */
+static uint32_t dispatch_gen[2];
+
 static uint32_t *pending_word(int core)
 {
     ampvq_region_hdr_t *hdr = ampvq_region();
@@ -131,4 +138,17 @@ void ampvq_sw_intr_dispatch(void)
             h->fn(h->arg);
         }
     }
+    if (bits != 0) {
+        /* After the exchange: a waiter that sees the new value also sees
+         * what the triggers published (release here, acquire in the
+         * waiter's load; the exchange acquired from the triggers). */
+        uint32_t *gen = &dispatch_gen[core];
+        AMPVQ_STORE_RELEASE(gen, AMPVQ_READ_ONCE(gen) + 1u);
+        ampvq_port_wake_intr(gen);
+    }
+}
+
+const uint32_t *ampvq_sw_intr_gen(void)
+{
+    return &dispatch_gen[ampvq_port_core_id() & 1];
 }

@@ -13,6 +13,27 @@
 
 #define DIR_END (sizeof(ampvq_region_hdr_t) + (uint32_t)AMPVQ_SYS_INFO_MAX_ENTRIES * sizeof(ampvq_sys_info_entry_t))
 
+/* Non-coherent builds split the blocks in two arenas: below UNCACHED_END
+ * (mapped uncached, for words both cores update with atomic RMW) and the
+ * cached rest, which starts on a line of its own. */
+#define UNCACHED_END    ((uint32_t)AMPVQ_SHM_UNCACHED_BYTES)
+#define DIR_END_ALIGNED ((DIR_END + AMPVQ_SYS_INFO_ALIGN - 1u) & ~((uint32_t)AMPVQ_SYS_INFO_ALIGN - 1u))
+#if !AMPVQ_CACHE_COHERENT
+/* Room for the header, the directory and the two event words of esp_amp_init(). */
+_Static_assert(DIR_END_ALIGNED + 2u * AMPVQ_SYS_INFO_ALIGN <= UNCACHED_END,
+               "AMPVQ_SHM_UNCACHED_BYTES too small for the sys_info directory and event words");
+#endif
+
+static bool in_uncached_arena(uint32_t offset)
+{
+#if AMPVQ_CACHE_COHERENT
+    (void)offset;
+    return false;
+#else
+    return offset < UNCACHED_END;
+#endif
+}
+
 static ampvq_sys_info_entry_t *dir_of(ampvq_region_hdr_t *hdr)
 {
     return (ampvq_sys_info_entry_t *)(hdr + 1);
@@ -71,7 +92,7 @@ int esp_amp_sys_info_init(void)
     ampvq_region_hdr_t *hdr = ampvq_region();
     uint32_t shm_size = ampvq_port_shm_size();
 
-    if (hdr == NULL || shm_size < DIR_END + AMPVQ_SYS_INFO_ALIGN) {
+    if (hdr == NULL || shm_size < DIR_END + AMPVQ_SYS_INFO_ALIGN || shm_size < UNCACHED_END + AMPVQ_SYS_INFO_ALIGN) {
         return ESP_ERR_INVALID_SIZE;
     }
     if (ampvq_port_core_id() != AMPVQ_CORE_MAIN) {
@@ -79,10 +100,24 @@ int esp_amp_sys_info_init(void)
         return region_read(hdr, &v);
     }
 
+    /* Our instance number continues the one found in an earlier region
+     * (memory that survived a reset of the main core), so that a sub core
+     * still holding handles on that region sees the change. */
+    uint32_t session = 1, sub_session = 0;
+    if (AMPVQ_READ_ONCE(&hdr->magic) == AMPVQ_REGION_MAGIC) {
+        session = (AMPVQ_READ_ONCE(&hdr->session[AMPVQ_CORE_MAIN]) + 1u) & ~AMPVQ_SESSION_FRESH;
+        session += session == 0;
+        /* The sub core's numbers must keep growing too: a sub instance
+         * started after this re-init must not reuse the number of one that
+         * attached to the old region's queues. */
+        sub_session = AMPVQ_READ_ONCE(&hdr->session[AMPVQ_CORE_SUB]);
+    }
     /* Withdraw the magic first so a sub core that looks while we rewrite
      * the header sees "not initialised" rather than a half-written one. */
     AMPVQ_STORE_RELEASE(&hdr->magic, 0u);
     ampvq_zero((uint8_t *)hdr + sizeof(hdr->magic), DIR_END - sizeof(hdr->magic));
+    hdr->session[AMPVQ_CORE_MAIN] = session;
+    hdr->session[AMPVQ_CORE_SUB] = sub_session;
     hdr->version = AMPVQ_LAYOUT_VERSION;
     hdr->dir_capacity = AMPVQ_SYS_INFO_MAX_ENTRIES;
     hdr->region_size = shm_size;
@@ -91,7 +126,7 @@ int esp_amp_sys_info_init(void)
     return ESP_OK;
 }
 
-int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
+static int alloc_in(uint16_t id, uint32_t size, bool uncached, ampvq_block_t *out)
 {
     ampvq_region_hdr_t *hdr = ampvq_region();
     region_view_t v;
@@ -118,7 +153,9 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
         err = ESP_ERR_INVALID_RESPONSE;
         goto out;
     }
-    uint32_t next = align_up(v.dir_end, AMPVQ_SYS_INFO_ALIGN);
+    /* With UNCACHED_END 0 (coherent) the cached arena is the whole region. */
+    uint32_t next = align_up(uncached || v.dir_end > UNCACHED_END ? v.dir_end : UNCACHED_END, AMPVQ_SYS_INFO_ALIGN);
+    uint32_t limit = uncached ? UNCACHED_END : v.size;
     for (uint32_t i = 0; i < v.count; i++) {
         ampvq_sys_info_entry_t e;
         if (!entry_read(hdr, &v, i, &e)) {
@@ -129,7 +166,7 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
             err = ESP_ERR_INVALID_STATE;
             goto out;
         }
-        if (e.offset + e.size > next) {
+        if (in_uncached_arena(e.offset) == uncached && e.offset + e.size > next) {
             next = e.offset + e.size;
         }
     }
@@ -138,7 +175,7 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
         goto out;
     }
     next = align_up(next, AMPVQ_SYS_INFO_ALIGN);
-    if (next > v.size || size > v.size - next) {
+    if (next > limit || size > limit - next) {
         err = ESP_ERR_NO_MEM;
         goto out;
     }
@@ -149,6 +186,11 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
     e->size = size;
     e->offset = next;
     ampvq_zero(ampvq_shm_ptr(next), size);
+    if (!AMPVQ_CACHE_COHERENT && !uncached) {
+        /* The sub core reads the block from memory: the zeroes must be there
+         * (it may hold stale data from an earlier session). */
+        ampvq_port_cache_writeback(ampvq_shm_ptr(next), size);
+    }
     /* Pairs with the LOAD_ACQUIRE in region_read(): entry and zeroed block
      * are visible before the entry is counted. */
     AMPVQ_STORE_RELEASE(&hdr->dir_count, v.count + 1u);
@@ -160,6 +202,16 @@ int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
 out:
     ampvq_port_critical_exit(token);
     return err;
+}
+
+int ampvq_sys_info_alloc_block(uint16_t id, uint32_t size, ampvq_block_t *out)
+{
+    return alloc_in(id, size, false, out);
+}
+
+int ampvq_sys_info_alloc_uncached_block(uint16_t id, uint32_t size, ampvq_block_t *out)
+{
+    return alloc_in(id, size, !AMPVQ_CACHE_COHERENT, out);
 }
 
 int ampvq_sys_info_find(uint16_t id, ampvq_block_t *out)
@@ -196,6 +248,16 @@ void *esp_amp_sys_info_alloc(uint16_t info_id, size_t size)
         return NULL;
     }
     return ampvq_sys_info_alloc_block(info_id, (uint32_t)size, &b) == ESP_OK ? b.ptr : NULL;
+}
+
+void *esp_amp_sys_info_alloc_uncached(uint16_t info_id, size_t size)
+{
+    ampvq_block_t b;
+
+    if (info_id >= SYS_INFO_RESERVED_ID || size != (uint32_t)size) {
+        return NULL;
+    }
+    return ampvq_sys_info_alloc_uncached_block(info_id, (uint32_t)size, &b) == ESP_OK ? b.ptr : NULL;
 }
 
 void *esp_amp_sys_info_lookup(uint16_t info_id, uint32_t *size)

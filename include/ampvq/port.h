@@ -68,6 +68,38 @@ uint32_t ampvq_port_time_ms(void);
 void ampvq_port_delay_us(uint32_t us);
 
 /**
+ * Sleep until this core's software interrupt has been dispatched since the
+ * caller looked, or until about `timeout_ms` have passed (the blocking calls,
+ * esp_amp_queue_alloc() / esp_amp_queue_recv()).
+ *
+ * `gen` is this core's dispatch generation, a counter in this core's private
+ * memory that ampvq_sw_intr_dispatch() advances (release) after every
+ * dispatch that took pending bits, and then passes to ampvq_port_wake_intr().
+ * The caller read `seen` from it (acquire) before looking at the condition
+ * it waits for; the port must return at once if `*gen != seen` on entry,
+ * and must not sleep through a change of `*gen` after it checked: that is
+ * what makes "look, then sleep" free of lost wake-ups.
+ *
+ * Task context only, with this core's interrupts enabled (the dispatch must
+ * be able to run while the caller sleeps). Early returns are allowed (a
+ * signal, another interrupt, a capped sleep): callers re-check their
+ * condition and the clock and call again. timeout_ms is a bound on one
+ * sleep, not a promise to sleep that long; UINT32_MAX is an ordinary value.
+ *
+ * @return 0 when `*gen` moved (or may have), non-zero when the time-out
+ *         passed; a hint only, as above
+ */
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms);
+
+/**
+ * Wake whoever sleeps in ampvq_port_wait_intr() on `gen`. Called by
+ * ampvq_sw_intr_dispatch(), interrupt context, right after it advanced
+ * `*gen`. Ports whose wait re-checks `*gen` whenever the core wakes from any
+ * interrupt (wfi loops) may do nothing.
+ */
+void ampvq_port_wake_intr(uint32_t *gen);
+
+/**
  * Start the sub core (esp_amp_start_subcore()). Main core only, after it has
  * initialised shared memory. @return 0 on success.
  */

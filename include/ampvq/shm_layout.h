@@ -19,7 +19,7 @@ extern "C" {
 /** "AMVQ" little-endian: written last by the main core's esp_amp_init(). */
 #define AMPVQ_REGION_MAGIC 0x51564d41u
 /** Bumped whenever any struct in this file changes. */
-#define AMPVQ_LAYOUT_VERSION 1u
+#define AMPVQ_LAYOUT_VERSION 2u
 
 /** Core numbers, also the index of each core's pending-interrupt word. */
 #define AMPVQ_CORE_MAIN 0
@@ -43,17 +43,42 @@ typedef struct ampvq_region_hdr_t {
     uint32_t region_size;        /**< bytes of shared memory in use, from offset 0 */
     uint32_t dir_count;          /**< valid entries; release-published by the main core */
     uint32_t sw_intr_pending[2]; /**< pending software-interrupt bits, indexed by core */
-    uint32_t reserved[2];
+    uint32_t session[2];         /**< each core's instance number, bumped by that core's
+                                      esp_amp_init(); 0 = never attached (docs/sessions.md) */
 } ampvq_region_hdr_t;
 
-/** Header of a queue's sys_info block: then `len` descriptors at desc_off,
- *  then `len * item_size` bytes of buffers at buf_off. */
+/** Header of a queue's sys_info block: then `len` descriptors, `desc_stride`
+ *  bytes apart, at desc_off, then `len * item_size` bytes of buffers at
+ *  buf_off, then the two roles' control words. Written by the main core
+ *  before it release-publishes `len`; read once by the other side. */
 typedef struct ampvq_queue_hdr_t {
-    uint16_t len;       /**< slots, a power of two 1..32768; 0 until initialised */
-    uint16_t item_size; /**< bytes per buffer, a multiple of 4 */
-    uint32_t desc_off;  /**< descriptor table, from the shared-memory base */
-    uint32_t buf_off;   /**< first buffer, from the shared-memory base */
+    uint16_t len;         /**< slots, a power of two 1..32768; 0 until initialised */
+    uint16_t item_size;   /**< bytes per buffer, a multiple of 4 */
+    uint32_t desc_off;    /**< descriptor table, from the shared-memory base */
+    uint32_t buf_off;     /**< first buffer, from the shared-memory base */
+    uint16_t desc_stride; /**< bytes from one descriptor to the next: 8 (ESP-AMP's
+                               packing), or a cache line in non-coherent builds */
+    uint16_t features;    /**< AMPVQ_QUEUE_FEAT_* */
+    uint32_t ctl_off[2];  /**< each role's ampvq_queue_ctl_t, indexed [0] remote,
+                               [1] master; on lines of their own when the wake
+                               words are used or caches are not coherent */
 } ampvq_queue_hdr_t;
+
+/** Control words of one role of a queue; only the core in that role writes
+ *  them. */
+typedef struct ampvq_queue_ctl_t {
+    uint32_t wake;    /**< event index: notify me when you publish slot `wake`
+                           (remote: the master's send index; master: the
+                           remote's free index) */
+    uint32_t session; /**< link session this core attached with (docs/sessions.md) */
+} ampvq_queue_ctl_t;
+
+/** ampvq_queue_hdr_t::features: the wake words are in use (event index). */
+#define AMPVQ_QUEUE_FEAT_EVENT_IDX ((uint16_t)1u)
+
+/** ampvq_queue_ctl_t::session bit: the sub core attached to a queue no
+ *  session had used before (so the main core need not reset it). */
+#define AMPVQ_SESSION_FRESH 0x80000000u
 
 /** One slot of the descriptor table (ESP-AMP's name and bytes). The peer may
  *  rewrite it at any moment: readers load flags with acquire, then copy addr

@@ -9,13 +9,17 @@ set(AMPVQ_PORT_DEFINITIONS "")
 
 # ampvq_add_app(NAME MAIN_SOURCES ... SUB_SOURCES ...): NAME runs the main
 # core (app_main) and starts NAME-sub (subcore_main) as the sub-core process.
+# LIBRARY picks another build of the library (tests: ampvq_nc).
 function(ampvq_add_app name)
-  cmake_parse_arguments(A "" "" "MAIN_SOURCES;SUB_SOURCES;DEFINITIONS" ${ARGN})
+  cmake_parse_arguments(A "" "LIBRARY" "MAIN_SOURCES;SUB_SOURCES;DEFINITIONS" ${ARGN})
+  if(NOT A_LIBRARY)
+    set(A_LIBRARY ampvq)
+  endif()
   add_executable(${name} ${A_MAIN_SOURCES} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/launch_main.c)
   target_compile_definitions(${name} PRIVATE AMPVQ_SUBCORE_EXE_NAME="${name}-sub" ${A_DEFINITIONS})
-  target_link_libraries(${name} PRIVATE ampvq ampvq_warnings)
+  target_link_libraries(${name} PRIVATE ${A_LIBRARY} ampvq_warnings)
   add_executable(${name}-sub ${A_SUB_SOURCES} ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/launch_sub.c)
   target_compile_definitions(${name}-sub PRIVATE ${A_DEFINITIONS})
-  target_link_libraries(${name}-sub PRIVATE ampvq ampvq_warnings)
+  target_link_libraries(${name}-sub PRIVATE ${A_LIBRARY} ampvq_warnings)
   add_dependencies(${name} ${name}-sub)
 endfunction()

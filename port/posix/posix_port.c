@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -22,14 +23,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ampvq/config.h"
 #include "ampvq/port.h"
 #include "ampvq/posix.h"
 #include "ampvq/shm_layout.h"
+
+#if AMPVQ_POSIX_NONCOHERENT && AMPVQ_CACHE_COHERENT
+#error "AMPVQ_POSIX_NONCOHERENT needs AMPVQ_CACHE_COHERENT=0"
+#endif
 
 typedef struct {
     void *base;
@@ -102,6 +109,12 @@ static void futex_wake(uint32_t *word)
 {
     syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
+
+/* Tasks of each core asleep in ampvq_port_wait_intr(): lets a dispatch skip
+ * the wake syscall when nobody waits, which is nearly always. */
+static atomic_uint gen_waiters[2];
+static atomic_uint_fast64_t wait_calls[2];    /* test hook: ampvq_posix_wait_count() */
+static atomic_uint_fast64_t wait_timeouts[2]; /* ... of which timed out */
 
 /* ---------------------------------------------------------------- port.h */
 
@@ -233,6 +246,48 @@ void ampvq_port_delay_us(uint32_t us)
     }
 }
 
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    int core = ampvq_port_core_id() & 1;
+    atomic_uint *waiters = &gen_waiters[core];
+    int timed_out = 0;
+
+    /* Announce, then look. The dispatcher advances *gen, then does an RMW
+     * on the waiter count (ampvq_port_wake_intr()). RMWs on one word are
+     * totally ordered: if its RMW came first, ours reads from it and the
+     * advance happens-before our look; if ours came first, it sees us and
+     * wakes. So we never sleep through an advance (no fences: GCC's TSan
+     * rejects them). The kernel compares *gen with seen again under its
+     * lock before sleeping. The futex is private: the generation lives in
+     * this process's memory, and the dispatching interrupt thread is in
+     * this process too (in both modes a core's tasks and its interrupt
+     * thread share a process). */
+    atomic_fetch_add_explicit(waiters, 1, memory_order_acq_rel);
+    if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) == seen) {
+        struct timespec ts = {.tv_sec = (time_t)(timeout_ms / 1000u), .tv_nsec = (long)(timeout_ms % 1000u) * 1000000L};
+        /* Relative time-out, so a jump of the wall clock cannot stretch it.
+         * EINTR and EAGAIN (the value moved) are early returns, as allowed. */
+        if (syscall(SYS_futex, gen, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0) != 0 && errno == ETIMEDOUT) {
+            timed_out = 1;
+        }
+    }
+    atomic_fetch_sub(waiters, 1);
+    atomic_fetch_add_explicit(&wait_calls[core], 1, memory_order_relaxed);
+    if (timed_out) {
+        atomic_fetch_add_explicit(&wait_timeouts[core], 1, memory_order_relaxed);
+    }
+    return timed_out;
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* An RMW, not a load: see ampvq_port_wait_intr(). Release orders the
+     * core's advance of *gen before it. */
+    if (atomic_fetch_add_explicit(&gen_waiters[ampvq_port_core_id() & 1], 0, memory_order_acq_rel) != 0) {
+        syscall(SYS_futex, gen, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    }
+}
+
 static void *sub_thread_main(void *arg)
 {
     (void)arg;
@@ -288,6 +343,196 @@ int ampvq_port_start_subcore(void)
     return rc;
 }
 
+#if AMPVQ_POSIX_NONCOHERENT
+/*
+ * Simulated non-coherent memory. A view made by ampvq_posix_shm_map() is the
+ * memfd itself for the first AMPVQ_SHM_UNCACHED_BYTES (the "uncached"
+ * prefix: atomic RMW words work there) and private memory after it: that
+ * core's "cache", which never evicts and starts as a copy of the memory.
+ * Write-back copies whole lines from the view to the memfd, invalidate
+ * copies whole lines in; so a write-back of one descriptor also writes the
+ * stale rest of its line over what the peer wrote there, exactly what the
+ * padded layout must make harmless. Each line copy holds a spinlock in the
+ * memfd's trailer page (shared by both processes in processes mode), which
+ * makes a line move atomically and gives the cores (and ThreadSanitizer)
+ * the happens-before edge a real write-back/invalidate pair provides.
+ */
+#define NC_LINE    64u
+#define NC_TRAILER 4096u
+#define NC_VIEWS   16
+
+typedef struct {
+    uint8_t *view; /* what ampvq_port_shm_base() returns */
+    uint8_t *ram;  /* the whole memfd, trailer included: "memory" */
+    uint32_t size;
+    dev_t dev; /* the memfd's identity: views of one memfd in one */
+    ino_t ino; /* process share `ram`, so the lock has one address */
+} nc_view_t;
+
+static nc_view_t nc_views[NC_VIEWS];
+static pthread_mutex_t nc_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint_fast64_t nc_lines[2]; /* lines moved, [0] written back, [1] invalidated */
+
+_Static_assert(AMPVQ_CACHE_LINE == NC_LINE, "the simulation moves 64-byte lines");
+_Static_assert(AMPVQ_SHM_UNCACHED_BYTES % 4096 == 0, "the uncached prefix is mapped in whole pages");
+
+static bool nc_find(const void *addr, nc_view_t *out)
+{
+    bool found = false;
+    pthread_mutex_lock(&nc_lock);
+    for (int i = 0; i < NC_VIEWS; i++) {
+        nc_view_t *v = &nc_views[i];
+        if (v->view != NULL && (const uint8_t *)addr >= v->view && (const uint8_t *)addr < v->view + v->size) {
+            *out = *v;
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&nc_lock);
+    return found;
+}
+
+static void nc_move(const void *addr, size_t len, bool out)
+{
+    nc_view_t v;
+    if (len == 0 || !nc_find(addr, &v)) {
+        return;
+    }
+    uintptr_t lo = ((uintptr_t)addr - (uintptr_t)v.view) & ~(uintptr_t)(NC_LINE - 1u);
+    uintptr_t hi = (uintptr_t)addr - (uintptr_t)v.view + len;
+    if (hi > v.size) {
+        fprintf(stderr, "ampvq posix: cache maintenance past the end of shared memory\n");
+        abort();
+    }
+    uint32_t *lock = (uint32_t *)(void *)(v.ram + v.size);
+    for (uintptr_t off = lo; off < hi; off += NC_LINE) {
+        if (off < AMPVQ_SHM_UNCACHED_BYTES) {
+            continue; /* uncached: nothing to move */
+        }
+        while (__atomic_exchange_n(lock, 1u, __ATOMIC_ACQUIRE) != 0) {
+            sched_yield();
+        }
+        if (out) {
+            memcpy(v.ram + off, v.view + off, NC_LINE);
+        } else {
+            memcpy(v.view + off, v.ram + off, NC_LINE);
+        }
+        __atomic_store_n(lock, 0u, __ATOMIC_RELEASE);
+        atomic_fetch_add_explicit(&nc_lines[out ? 0 : 1], 1, memory_order_relaxed);
+    }
+}
+
+void ampvq_port_cache_writeback(const void *addr, size_t len)
+{
+    nc_move(addr, len, true);
+}
+
+void ampvq_port_cache_invalidate(const void *addr, size_t len)
+{
+    nc_move(addr, len, false);
+}
+
+uint64_t ampvq_posix_nc_lines(int invalidated)
+{
+    return atomic_load(&nc_lines[invalidated ? 1 : 0]);
+}
+
+static void *nc_map(int fd, uint32_t size, const void *avoid)
+{
+    if (size < AMPVQ_SHM_UNCACHED_BYTES + NC_LINE || size % 4096u != 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        return NULL;
+    }
+    uint8_t *ram = NULL;
+    bool own_ram = false;
+    pthread_mutex_lock(&nc_lock);
+    for (int i = 0; i < NC_VIEWS; i++) {
+        if (nc_views[i].view != NULL && nc_views[i].dev == st.st_dev && nc_views[i].ino == st.st_ino &&
+            nc_views[i].size == size) {
+            ram = nc_views[i].ram;
+        }
+    }
+    pthread_mutex_unlock(&nc_lock);
+    if (ram == NULL) {
+        ram = mmap(NULL, (size_t)size + NC_TRAILER, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (ram == MAP_FAILED) {
+            return NULL;
+        }
+        own_ram = true;
+    }
+    uint8_t *view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (view == (const uint8_t *)avoid && view != MAP_FAILED) {
+        uint8_t *again = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        munmap(view, size);
+        view = again;
+    }
+    if (view == MAP_FAILED ||
+        mmap(view, AMPVQ_SHM_UNCACHED_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+        if (view != MAP_FAILED) {
+            munmap(view, size);
+        }
+        if (own_ram) {
+            munmap(ram, (size_t)size + NC_TRAILER);
+        }
+        return NULL;
+    }
+    /* A cache that already holds every line, as memory had it: the
+     * strictest case for a missing invalidate. */
+    memcpy(view + AMPVQ_SHM_UNCACHED_BYTES, ram + AMPVQ_SHM_UNCACHED_BYTES, size - AMPVQ_SHM_UNCACHED_BYTES);
+    pthread_mutex_lock(&nc_lock);
+    for (int i = 0; i < NC_VIEWS; i++) {
+        if (nc_views[i].view == NULL) {
+            nc_views[i] = (nc_view_t){.view = view, .ram = ram, .size = size, .dev = st.st_dev, .ino = st.st_ino};
+            ram = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&nc_lock);
+    if (ram != NULL) {
+        munmap(view, size);
+        if (own_ram) {
+            munmap(ram, (size_t)size + NC_TRAILER);
+        }
+        errno = ENOMEM;
+        return NULL;
+    }
+    return view;
+}
+
+/* @return true if `base` was a simulated view (now unmapped) */
+static bool nc_unmap(void *base)
+{
+    nc_view_t v = {0};
+    bool ram_shared = false;
+    pthread_mutex_lock(&nc_lock);
+    for (int i = 0; i < NC_VIEWS; i++) {
+        if (nc_views[i].view == base) {
+            v = nc_views[i];
+            nc_views[i] = (nc_view_t){0};
+            break;
+        }
+    }
+    for (int i = 0; i < NC_VIEWS; i++) {
+        ram_shared = ram_shared || (v.view != NULL && nc_views[i].ram == v.ram);
+    }
+    pthread_mutex_unlock(&nc_lock);
+    if (v.view == NULL) {
+        return false;
+    }
+    munmap(v.view, v.size);
+    if (!ram_shared) {
+        munmap(v.ram, (size_t)v.size + NC_TRAILER);
+    }
+    return true;
+}
+#define NC_EXTRA NC_TRAILER
+#else
+#define NC_EXTRA 0
+
 void ampvq_port_cache_writeback(const void *addr, size_t len)
 {
     (void)addr;
@@ -300,6 +545,13 @@ void ampvq_port_cache_invalidate(const void *addr, size_t len)
     (void)len;
 }
 
+uint64_t ampvq_posix_nc_lines(int invalidated)
+{
+    (void)invalidated;
+    return 0;
+}
+#endif
+
 /* --------------------------------------------------------------- posix.h */
 
 int ampvq_posix_shm_create(uint32_t size)
@@ -308,7 +560,8 @@ int ampvq_posix_shm_create(uint32_t size)
     if (fd < 0) {
         return -1;
     }
-    if (ftruncate(fd, (off_t)size) != 0) {
+    /* Simulated non-coherent memory keeps its line lock after the block. */
+    if (ftruncate(fd, (off_t)size + NC_EXTRA) != 0) {
         close(fd);
         return -1;
     }
@@ -318,6 +571,9 @@ int ampvq_posix_shm_create(uint32_t size)
 
 void *ampvq_posix_shm_map(int fd, uint32_t size, const void *avoid)
 {
+#if AMPVQ_POSIX_NONCOHERENT
+    return nc_map(fd, size, avoid);
+#endif
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
         return NULL;
@@ -333,6 +589,11 @@ void *ampvq_posix_shm_map(int fd, uint32_t size, const void *avoid)
 
 void ampvq_posix_shm_unmap(void *base, uint32_t size)
 {
+#if AMPVQ_POSIX_NONCOHERENT
+    if (base != NULL && nc_unmap(base)) {
+        return;
+    }
+#endif
     if (base != NULL) {
         munmap(base, size);
     }
@@ -367,6 +628,21 @@ void ampvq_posix_set_subcore_entry(int (*entry)(void *arg), void *arg)
 void ampvq_posix_set_subcore_exe(const char *path)
 {
     snprintf(sub_exe, sizeof(sub_exe), "%s", path != NULL ? path : "");
+}
+
+int ampvq_posix_kill_subcore(void)
+{
+    pthread_mutex_lock(&state_lock);
+    pid_t pid = sub_pid;
+    int rc = -1;
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        sub_pid = -1;
+        rc = 0;
+    }
+    pthread_mutex_unlock(&state_lock);
+    return rc;
 }
 
 static int join_process(uint32_t timeout_ms, int *rc)
@@ -461,6 +737,10 @@ void ampvq_posix_teardown(void)
         atomic_store(&irq->pending, NULL);
         atomic_store(&irq->dispatches, 0);
     }
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&wait_calls[i], 0);
+        atomic_store(&wait_timeouts[i], 0);
+    }
     if (sub_thread_started) {
         pthread_join(sub_thread, NULL);
         sub_thread_started = false;
@@ -490,6 +770,16 @@ void ampvq_posix_teardown(void)
 uint64_t ampvq_posix_dispatch_count(int core)
 {
     return atomic_load(&irqs[core & 1].dispatches);
+}
+
+uint64_t ampvq_posix_wait_count(int core)
+{
+    return atomic_load(&wait_calls[core & 1]);
+}
+
+uint64_t ampvq_posix_wait_timeouts(int core)
+{
+    return atomic_load(&wait_timeouts[core & 1]);
 }
 
 /* ------------------------------------------------------- fault test hooks */

@@ -48,6 +48,14 @@ void ampvq_riscv_main_hart(void)
     ampvq_riscv_exit(rc);
 }
 
+void ampvq_riscv_sub_abandoned(void)
+{
+    /* Hart 0, with hart 1 held in its boot wait: nobody else writes these.
+     * The next instance's result is the one that counts. */
+    sub_rc = 0;
+    __atomic_store_n(&sub_finished, 0u, __ATOMIC_RELAXED);
+}
+
 void ampvq_riscv_sub_hart(void)
 {
     ampvq_riscv_hart_setup();

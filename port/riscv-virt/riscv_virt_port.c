@@ -11,6 +11,8 @@
  *   shared memory   the linker script's .shm region (__ampvq_shm_start/end)
  *   console         16550 UART, one spinlock for both harts
  *   exit            sifive_test device
+ *   sub core reset  ampvq_riscv_reset_subcore(): a flag and hart 1's MSIP;
+ *                   hart 1's trap handler goes back to its boot path
  *
  * RAM is coherent between the harts, so the cache hooks are empty. Device
  * registers are touched through volatile pointers (that is what volatile is
@@ -59,6 +61,34 @@ extern uint8_t __ampvq_shm_end[];
 uint32_t ampvq_riscv_sub_go;
 
 static uint32_t dispatches[2];
+static uint32_t wait_calls[2]; /* ampvq_riscv_wait_count() */
+
+/*
+ * Resetting hart 1 (ampvq_riscv_reset_subcore()). Hart 0 clears
+ * ampvq_riscv_sub_go, sets sub_reset_req (release) and raises hart 1's MSIP.
+ * Hart 1 looks at the request wherever it lowers its own MSIP: in the trap
+ * handler (before any dispatch), in ampvq_riscv_hart_setup() and in the
+ * boot wait. Lowering is ordered before the load of the request (fence
+ * o,rw), so either the load sees the request or the MSIP is raised after the
+ * lowering and another trap (or wfi wake-up) follows: a doorbell trap can
+ * never swallow a reset. Hart 1 takes it with mstatus.MIE off: it clears its
+ * private state, acknowledges by bumping sub_resets (release) and jumps to
+ * ampvq_riscv_sub_reboot (start.S). A hart in a critical section (MIE off)
+ * takes the reset when it leaves it; the core's critical sections are a few
+ * instructions, and no queue operation runs in one.
+ */
+static uint32_t sub_reset_req; /* hart 0 sets, hart 1 clears when it takes it */
+static uint32_t sub_resets;    /* resets hart 1 has taken; only hart 1 writes */
+/* sw_intr_install() has run on this hart since it (re)booted. Until then a
+ * software interrupt is not dispatched: the core's handler table of the sub
+ * core still holds the previous instance's handlers (their arguments on the
+ * abandoned stack) until the new instance's esp_amp_sw_intr_init() clears
+ * them. The pending bits stay in the shared word; install() re-rings. */
+static uint32_t intr_installed[2];
+
+#ifndef AMPVQ_RISCV_RESET_TIMEOUT_MS
+#define AMPVQ_RISCV_RESET_TIMEOUT_MS 1000u
+#endif
 
 /*
  * rung[h] is 1 from the ring that raised hart h's MSIP until h's trap
@@ -212,6 +242,7 @@ int ampvq_port_sw_intr_install(uint32_t *local_pending)
      * its MSIP at boot, after the start ring) may have left rung at 1 and
      * its bit in the pending word: start afresh, then ring ourselves if
      * anything is pending, so that it is dispatched now. */
+    __atomic_store_n(&intr_installed[h & 1u], 1u, __ATOMIC_RELAXED);
     rung_reset_own(h);
     mie_set(MIE_MSIE);
     if (local_pending != NULL && __atomic_load_n(local_pending, __ATOMIC_ACQUIRE) != 0) {
@@ -288,11 +319,47 @@ void ampvq_port_delay_us(uint32_t us)
     }
 }
 
+int ampvq_port_wait_intr(const uint32_t *gen, uint32_t seen, uint32_t timeout_ms)
+{
+    uint64_t end = ampvq_riscv_mtime() + (uint64_t)timeout_ms * TICKS_PER_MS;
+    uint32_t h = hart_id();
+
+    /* Only this hart writes its count; relaxed, like dispatches[]. */
+    __atomic_store_n(&wait_calls[h & 1u], wait_calls[h & 1u] + 1u, __ATOMIC_RELAXED);
+    for (;;) {
+        /* As in delay_us(): check and sleep with MIE off, so the doorbell
+         * cannot be taken between the check and the wfi (wfi still wakes on
+         * a pending MSIP, which sw_intr_install() enabled in mie). The trap
+         * is taken when MIE comes back on, and its dispatch moves *gen. */
+        uint32_t token = ampvq_port_critical_enter();
+        if (__atomic_load_n(gen, __ATOMIC_ACQUIRE) != seen) {
+            ampvq_port_critical_exit(token);
+            return 0;
+        }
+        if (ampvq_riscv_mtime() >= end) {
+            ampvq_port_critical_exit(token);
+            return 1;
+        }
+        mtimecmp_write(h, end);
+        mie_set(MIE_MTIE);
+        wfi();
+        mie_clear(MIE_MTIE);
+        ampvq_port_critical_exit(token);
+    }
+}
+
+void ampvq_port_wake_intr(uint32_t *gen)
+{
+    /* The dispatch runs on the sleeping hart itself, in the trap that woke
+     * its wfi; wait_intr() looks at *gen when the trap returns. */
+    (void)gen;
+}
+
 int ampvq_port_start_subcore(void)
 {
     uint32_t expected = 0;
 
-    /* Once only: hart 1 runs subcore_main() a single time. */
+    /* Once per boot or ampvq_riscv_reset_subcore(): that clears the flag. */
     if (!__atomic_compare_exchange_n(&ampvq_riscv_sub_go, &expected, 1u, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
         return -1;
     }
@@ -317,17 +384,105 @@ void ampvq_port_cache_invalidate(const void *addr, size_t len)
 
 /* --------------------------------------------------------- port extras */
 
+/* Hart 1, mstatus.MIE off (trap handler or boot path): if a reset is
+ * requested, take it. Everything the instance was doing is abandoned: no
+ * queue is closed, nothing in shared memory is written; the port's private
+ * state of this hart goes back to what a power-on gives. */
+static void sub_reset_if_requested(void)
+{
+    /* Acquire pairs with the release in ampvq_riscv_reset_subcore(): the
+     * cleared ampvq_riscv_sub_go is visible to the boot wait. */
+    if (__atomic_load_n(&sub_reset_req, __ATOMIC_ACQUIRE) == 0) {
+        return;
+    }
+    __asm__ volatile("csrw mie, zero" : : : "memory");
+    __atomic_store_n(&intr_installed[1], 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&dispatches[1], 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&wait_calls[1], 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&sub_reset_req, 0u, __ATOMIC_RELAXED);
+    /* Release: the above is done before hart 0 sees the acknowledgement. */
+    __atomic_store_n(&sub_resets, sub_resets + 1u, __ATOMIC_RELEASE);
+    ampvq_riscv_sub_reboot();
+}
+
+void ampvq_riscv_sub_wait(void)
+{
+    /* MSIE on with mstatus.MIE off: a ring wakes wfi without trapping.
+     * MSIP is lowered before each look at the flags, so a doorbell the main
+     * core rings meanwhile wakes us once, not for ever (rung[1] stays set
+     * and keeps further rings off the device; sw_intr_install() re-rings for
+     * whatever is pending). */
+    __asm__ volatile("csrw mie, %0" : : "r"(MIE_MSIE) : "memory");
+    for (;;) {
+        msip_lower_own();
+        sub_reset_if_requested(); /* a reset that came before we ran */
+        /* Acquire: pairs with the release in ampvq_port_start_subcore(), so
+         * the main core's writes to shared memory are visible from here on. */
+        if (__atomic_load_n(&ampvq_riscv_sub_go, __ATOMIC_ACQUIRE) != 0) {
+            break;
+        }
+        wfi();
+    }
+    ampvq_riscv_sub_hart();
+}
+
 void ampvq_riscv_hart_setup(void)
 {
+    uint32_t h = hart_id();
+
     __asm__ volatile("csrw mie, zero" : : : "memory");
     /* Hart 1 was woken by MSIP: that was the start signal, not a doorbell. */
     msip_lower_own();
+    if (h == 1u) {
+        /* A reset requested between the start and here: its MSIP was just
+         * lowered. Later ones trap: MSIE stays on from now (the trap handler
+         * dispatches nothing before sw_intr_install()). */
+        sub_reset_if_requested();
+        mie_set(MIE_MSIE);
+    }
     __asm__ volatile("csrsi mstatus, %0" : : "i"(MSTATUS_MIE) : "memory");
+}
+
+int ampvq_riscv_reset_subcore(void)
+{
+    if (hart_id() != 0u) {
+        return -1;
+    }
+    /* Never started, or held since the last reset: nothing runs there. */
+    if (__atomic_load_n(&ampvq_riscv_sub_go, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    uint32_t before = __atomic_load_n(&sub_resets, __ATOMIC_ACQUIRE);
+    /* The new instance waits for the next ampvq_port_start_subcore(). */
+    __atomic_store_n(&ampvq_riscv_sub_go, 0u, __ATOMIC_RELAXED);
+    __atomic_store_n(&sub_reset_req, 1u, __ATOMIC_RELEASE);
+    msip_raise(1);
+    uint64_t until = ampvq_riscv_mtime() + (uint64_t)AMPVQ_RISCV_RESET_TIMEOUT_MS * TICKS_PER_MS;
+    /* Acquire pairs with the release in sub_reset_if_requested(). */
+    while (__atomic_load_n(&sub_resets, __ATOMIC_ACQUIRE) == before) {
+        if (ampvq_riscv_mtime() >= until) {
+            return -1;
+        }
+    }
+    /* Hart 1 is in its boot wait: the launcher forgets the old instance's
+     * exit status (boot.c). */
+    ampvq_riscv_sub_abandoned();
+    return 0;
+}
+
+uint32_t ampvq_riscv_subcore_resets(void)
+{
+    return __atomic_load_n(&sub_resets, __ATOMIC_ACQUIRE);
 }
 
 uint32_t ampvq_riscv_dispatch_count(int core)
 {
     return __atomic_load_n(&dispatches[core & 1], __ATOMIC_RELAXED);
+}
+
+uint32_t ampvq_riscv_wait_count(int core)
+{
+    return __atomic_load_n(&wait_calls[core & 1], __ATOMIC_RELAXED);
 }
 
 void ampvq_riscv_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval)
@@ -338,6 +493,14 @@ void ampvq_riscv_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval)
         /* Acknowledge before dispatching: a ring that the dispatch's
          * exchange misses raises MSIP again and brings us back here. */
         msip_lower_own();
+        if (h == 1u) {
+            sub_reset_if_requested(); /* before any dispatch; no return if taken */
+        }
+        if (__atomic_load_n(&intr_installed[h & 1u], __ATOMIC_RELAXED) == 0) {
+            /* Not this instance's doorbell yet (rung stays set: install()
+             * resets it and rings for what is pending). */
+            return;
+        }
         rung_reset_own(h);
         __atomic_store_n(&dispatches[h & 1u], dispatches[h & 1u] + 1u, __ATOMIC_RELAXED);
         ampvq_sw_intr_dispatch();

@@ -25,6 +25,19 @@ void ampvq_riscv_trap(uint32_t mcause, uint32_t mepc, uint32_t mtval);
 void ampvq_riscv_main_hart(void);
 void ampvq_riscv_sub_hart(void);
 
+/* Hart 1's boot wait (riscv_virt_port.c), called from start.S on a fresh
+ * stack with mstatus.MIE off: until ampvq_riscv_sub_go is set, taking any
+ * reset request meanwhile; then ampvq_riscv_sub_hart(). Never returns. */
+void ampvq_riscv_sub_wait(void);
+
+/* start.S: hart 1 back to its boot path (fresh stack, interrupts off, then
+ * ampvq_riscv_sub_wait()). Called by the port when hart 1 takes a reset. */
+_Noreturn void ampvq_riscv_sub_reboot(void);
+
+/* boot.c, called on hart 0 once hart 1 has taken a reset: the launcher
+ * forgets the abandoned instance (finished flag, exit status). */
+void ampvq_riscv_sub_abandoned(void);
+
 /* The console: take it (interrupts masked; recursive on the same hart, so
  * a trap report from inside printf still gets out), write bytes, give it back. */
 uint32_t ampvq_riscv_console_lock(void);

@@ -6,8 +6,10 @@
  * .text.start: all harts run _start at once.
  *
  *   hart 0      zeroes .bss, then runs the main core (ampvq_riscv_main_hart)
- *   hart 1      sleeps until ampvq_port_start_subcore() releases it, then
- *               runs the sub core (ampvq_riscv_sub_hart)
+ *   hart 1      sleeps in ampvq_riscv_sub_wait() until
+ *               ampvq_port_start_subcore() releases it, then runs the sub
+ *               core (ampvq_riscv_sub_hart); ampvq_riscv_reset_subcore()
+ *               sends it back here through ampvq_riscv_sub_reboot
  *   hart 2+     parked for good (the port has two cores)
  *
  * Each hart has its own stack, AMPVQ_STACK_SIZE bytes below __stacks_end per
@@ -31,12 +33,13 @@ _start:
     li      t1, 2
     bgeu    a0, t1, park
 
+set_stack:
     la      sp, __stacks_end
     lui     t1, %hi(AMPVQ_STACK_SIZE)     /* absolute symbol from link.ld */
     addi    t1, t1, %lo(AMPVQ_STACK_SIZE)
     mul     t1, t1, a0
     sub     sp, sp, t1
-    bnez    a0, sub_wait
+    bnez    a0, sub_boot
 
     /* Hart 0 alone zeroes .bss: hart 1 reads nothing from it before it is
      * released, and the release comes after this. */
@@ -49,19 +52,32 @@ _start:
 2:  call    ampvq_riscv_main_hart
     j       park
 
-sub_wait:
-    /* MSIE on with mstatus.MIE off: the start ring wakes wfi without
-     * trapping. wfi may also wake for nothing, hence the loop on the flag. */
-    li      t0, 8
-    csrw    mie, t0
-3:  wfi
-    la      t0, ampvq_riscv_sub_go
-    lw      t1, 0(t0)
-    /* Acquire: pairs with the release in ampvq_port_start_subcore(), so the
-     * main core's writes to shared memory are visible from here on. */
-    fence   r, rw
-    beqz    t1, 3b
-    call    ampvq_riscv_sub_hart
+sub_boot:
+    /* Waits for the start (or a reset request) with mstatus.MIE off, then
+     * runs the sub core; does not return. */
+    call    ampvq_riscv_sub_wait
+    j       park
+
+/*
+ * Hart 1's way back to its boot path after ampvq_riscv_reset_subcore(),
+ * entered from its trap handler (riscv_virt_port.c): a fresh stack pointer
+ * (the old stack, and everything the old instance was doing, is abandoned),
+ * interrupts off, the trap vector set again, then the same wait as at
+ * power-on. Nothing is unwound and nothing in shared memory is touched: a
+ * crash followed by a reset of the core, as far as one image allows.
+ */
+    .globl  ampvq_riscv_sub_reboot
+ampvq_riscv_sub_reboot:
+    .option push
+    .option norelax
+    la      gp, __global_pointer$
+    .option pop
+    csrw    mie, zero
+    csrci   mstatus, 8
+    la      t0, riscv_trap_entry
+    csrw    mtvec, t0
+    csrr    a0, mhartid
+    j       set_stack
 
 park:
     csrw    mie, zero

@@ -138,16 +138,21 @@ void fz_dir_lookup(int core, uint16_t id, unsigned variant, fz_in_t *tear)
 
 void fz_dir_alloc(int core, uint16_t id, uint32_t size, fz_in_t *tear)
 {
+    fz_dir_alloc_ex(core, id, size, false, tear);
+}
+
+void fz_dir_alloc_ex(int core, uint16_t id, uint32_t size, bool uncached, fz_in_t *tear)
+{
     fz_ref_alloc_t ref;
     fz_call_stats_t st;
 
     fz_as_core(core);
     fz_snapshot(snap);
-    fz_ref_alloc(snap, fz_shm.size, id, size, &ref);
+    fz_ref_alloc_ex(snap, fz_shm.size, id, size, uncached, &ref);
     bool want = ref.ok && core == AMPVQ_CORE_MAIN && id < SYS_INFO_RESERVED_ID;
     memset(&seen, 0, sizeof(seen));
     fz_call_begin(tear, &hooks);
-    uint8_t *p = esp_amp_sys_info_alloc(id, size);
+    uint8_t *p = uncached ? esp_amp_sys_info_alloc_uncached(id, size) : esp_amp_sys_info_alloc(id, size);
     fz_call_end(&st);
     fz_as_core(AMPVQ_CORE_MAIN);
 

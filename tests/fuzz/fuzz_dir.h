@@ -27,6 +27,8 @@ void fz_dir_lookup(int core, uint16_t id, unsigned variant, fz_in_t *tear);
 
 /* esp_amp_sys_info_alloc(id, size) on `core`. */
 void fz_dir_alloc(int core, uint16_t id, uint32_t size, fz_in_t *tear);
+/* ... or esp_amp_sys_info_alloc_uncached(id, size) when `uncached`. */
+void fz_dir_alloc_ex(int core, uint16_t id, uint32_t size, bool uncached, fz_in_t *tear);
 
 /* esp_amp_sys_info_init() on the sub core (a check of the header). */
 void fz_dir_init_sub(fz_in_t *tear);

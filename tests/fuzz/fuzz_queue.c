@@ -10,9 +10,11 @@
  *     callback present, event words, a block before the queue
  *     queue length, item size, sysinfo id, region slack
  *   then operations, one byte each plus arguments: calls of the side
- *   under test, well-behaved calls of the peer, raw descriptor writes of
- *   the peer, bursts of round trips, caller mistakes, interrupts, queue
- *   header rewrites, a sub-core restart.
+ *   under test (single, blocking with time-out 0, batch, stats, dump, link
+ *   callback), well-behaved calls of the peer, raw descriptor, wake-word
+ *   and session-word writes of the peer, bursts of round trips, caller
+ *   mistakes, interrupts, queue header rewrites, a sub-core restart (same
+ *   or new instance: the main core then resets the ring).
  *
  * In tear mode every descriptor load of the side under test may be
  * preceded and followed by peer writes taken from the input; in race mode

@@ -86,9 +86,56 @@ void fz_ref_find(const uint8_t *snap, uint32_t shm_size, uint16_t id, fz_ref_blo
     b->rc = ESP_ERR_NOT_FOUND;
 }
 
-static bool area_ok(uint64_t off, uint64_t len, uint64_t lo, uint64_t hi)
+static bool area_ok(uint64_t off, uint64_t len, uint64_t align, uint64_t lo, uint64_t hi)
 {
-    return off % 4u == 0 && off >= lo && off + len <= hi;
+    return off % align == 0 && off >= lo && off + len <= hi;
+}
+
+bool fz_qgeom_eq(const fz_qgeom_t *a, const fz_qgeom_t *b)
+{
+    return a->n == b->n && a->item == b->item && a->stride == b->stride && a->desc_off == b->desc_off &&
+           a->buf_off == b->buf_off && a->evt == b->evt && a->ctl[0] == b->ctl[0] && a->ctl[1] == b->ctl[1];
+}
+
+bool fz_ref_layout(uint32_t queue_len, uint32_t item_size, bool evt, fz_ref_layout_t *l)
+{
+    *l = (fz_ref_layout_t){0};
+    uint32_t item = (item_size + FZ_ITEM_ALIGN - 1u) / FZ_ITEM_ALIGN * FZ_ITEM_ALIGN;
+    if (queue_len == 0 || queue_len > AMPVQ_QUEUE_LEN_MAX || item_size == 0 ||
+        item_size > AMPVQ_QUEUE_ITEM_SIZE_MAX || item > 0xffffu) {
+        return false;
+    }
+    l->n = 1;
+    while (l->n < queue_len) {
+        l->n <<= 1;
+    }
+    l->item = item;
+    l->desc_rel = FZ_DESC_REL;
+    l->buf_rel = l->desc_rel + l->n * FZ_DESC_STRIDE;
+    l->total = l->buf_rel + l->n * item;
+    /* Control words: own lines with the event index or without coherent
+     * caches, else 16 bytes, 8-aligned. */
+    /* Lines of memory: a block aligned to less than a line gets the room to
+     * align the first control line wherever the block lands. */
+    bool own_lines = !AMPVQ_CACHE_COHERENT || evt;
+    uint32_t line = (uint32_t)AMPVQ_CACHE_LINE;
+    uint32_t end8 = (l->total + 7u) & ~7u, room = 0;
+    if (own_lines) {
+        room = AMPVQ_SYS_INFO_ALIGN >= AMPVQ_CACHE_LINE ? ((l->total + line - 1u) & ~(line - 1u)) - end8 : line - 8u;
+    }
+    l->own_lines = own_lines;
+    l->buf_end = l->total;
+    l->ctl_rel = end8 + room; /* upper bound of where the first struct starts */
+    l->ctl_step = own_lines ? line : 8u;
+    l->total = end8 + room + 2u * l->ctl_step;
+    return true;
+}
+
+void fz_ref_ctl(const fz_ref_layout_t *l, uint32_t block_off, uint32_t ctl[2])
+{
+    uint32_t align = l->own_lines ? (uint32_t)AMPVQ_CACHE_LINE : 8u;
+    ctl[0] = (block_off + l->buf_end + align - 1u) & ~(align - 1u);
+    ctl[1] = ctl[0] + l->ctl_step;
 }
 
 void fz_ref_queue(const uint8_t *snap, uint32_t shm_size, uint16_t id, fz_ref_queue_t *q)
@@ -103,33 +150,51 @@ void fz_ref_queue(const uint8_t *snap, uint32_t shm_size, uint16_t id, fz_ref_qu
         return;
     }
     q->rc = ESP_ERR_INVALID_RESPONSE;
-    if (b.size < 12u) {
+    if (b.size < FZ_QHDR_BYTES) {
         return; /* too small to hold the header */
     }
     const uint8_t *h = snap + b.off;
-    q->n = get16(h);
-    if (q->n == 0) {
+    fz_qgeom_t *g = &q->g;
+    g->n = get16(h);
+    if (g->n == 0) {
         q->rc = ESP_ERR_NOT_FOUND; /* len is published last */
         return;
     }
-    q->item = get16(h + 2);
-    q->desc_off = get32(h + 4);
-    q->buf_off = get32(h + 8);
-    uint64_t lo = (uint64_t)b.off + 12u, hi = (uint64_t)b.off + b.size;
-    uint64_t dbytes = 8ull * q->n, bbytes = (uint64_t)q->n * q->item;
-    bool ok = (q->n & (q->n - 1u)) == 0 && q->n <= AMPVQ_QUEUE_LEN_MAX && q->item != 0 && q->item % 4u == 0 &&
-              area_ok(q->desc_off, dbytes, lo, hi) && area_ok(q->buf_off, bbytes, lo, hi) &&
-              (q->desc_off + dbytes <= q->buf_off || q->buf_off + bbytes <= q->desc_off);
+    g->item = get16(h + 2);
+    g->desc_off = get32(h + 4);
+    g->buf_off = get32(h + 8);
+    g->stride = get16(h + 12);
+    g->evt = (get16(h + 14) & FZ_FEAT_EVENT_IDX) != 0;
+    g->ctl[0] = get32(h + 16);
+    g->ctl[1] = get32(h + 20);
+    uint64_t lo = (uint64_t)b.off + FZ_QHDR_BYTES, hi = (uint64_t)b.off + b.size;
+    uint64_t dbytes = (uint64_t)g->stride * g->n, bbytes = (uint64_t)g->n * g->item;
+    bool ok = (g->n & (g->n - 1u)) == 0 && g->n <= AMPVQ_QUEUE_LEN_MAX && g->item != 0 &&
+              g->item % FZ_ITEM_ALIGN == 0 && (g->stride & (g->stride - 1u)) == 0 && g->stride >= FZ_DESC_STRIDE &&
+              g->stride <= 256u && area_ok(g->desc_off, dbytes, FZ_ITEM_ALIGN, lo, hi) &&
+              area_ok(g->buf_off, bbytes, FZ_ITEM_ALIGN, lo, hi) &&
+              (g->desc_off + dbytes <= g->buf_off || g->buf_off + bbytes <= g->desc_off);
+    /* Both roles' control words, always (no overlap rule for them). */
+    ok = ok && area_ok(g->ctl[0], 8, 4, lo, hi) && area_ok(g->ctl[1], 8, 4, lo, hi);
     if (ok) {
         q->rc = ESP_OK;
     }
+}
+
+uint32_t fz_ref_attach(uint32_t region_sub_session, uint32_t old_word)
+{
+    uint32_t s = region_sub_session & ~FZ_SESSION_FRESH;
+    if (old_word == 0) {
+        return s | FZ_SESSION_FRESH;
+    }
+    return (old_word & ~FZ_SESSION_FRESH) == s ? old_word : s;
 }
 
 int fz_ref_sys_info_init_sub(const uint8_t *snap, uint32_t shm_size)
 {
     fz_ref_region_t r;
 
-    if (shm_size < OWN_DIR_END + AMPVQ_SYS_INFO_ALIGN) {
+    if (shm_size < FZ_MIN_REGION) {
         return ESP_ERR_INVALID_SIZE;
     }
     fz_ref_region(snap, shm_size, &r);
@@ -152,7 +217,14 @@ int fz_ref_event_init_sub(const uint8_t *snap, uint32_t shm_size)
 
 void fz_ref_alloc(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t size, fz_ref_alloc_t *a)
 {
+    fz_ref_alloc_ex(snap, shm_size, id, size, false, a);
+}
+
+void fz_ref_alloc_ex(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t size, bool uncached,
+                     fz_ref_alloc_t *a)
+{
     fz_ref_region_t r;
+    uncached = uncached && FZ_UNCACHED_END != 0;
 
     *a = (fz_ref_alloc_t){0};
     if (id == SYS_INFO_ID_MAX) {
@@ -171,7 +243,10 @@ void fz_ref_alloc(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t 
         a->why |= FZ_C_INVALID_RESPONSE;
         return;
     }
-    uint64_t next = r.dir_end;
+    /* Each arena is filled on its own: the uncached one from the directory,
+     * the cached one from the end of the uncached prefix. */
+    uint64_t next = uncached || r.dir_end > FZ_UNCACHED_END ? r.dir_end : FZ_UNCACHED_END;
+    uint64_t limit = uncached ? FZ_UNCACHED_END : r.size;
     bool corrupt = false;
     for (uint32_t i = 0; i < r.count; i++) {
         ref_entry_t e = entry(snap, &r, i);
@@ -182,7 +257,7 @@ void fz_ref_alloc(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t 
         if (e.id == id) {
             a->why |= FZ_C_INVALID_STATE; /* taken */
         }
-        if ((uint64_t)e.off + e.size > next) {
+        if ((e.off < FZ_UNCACHED_END) == uncached && (uint64_t)e.off + e.size > next) {
             next = (uint64_t)e.off + e.size;
         }
     }
@@ -191,7 +266,7 @@ void fz_ref_alloc(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t 
         return;
     }
     next = (next + AMPVQ_SYS_INFO_ALIGN - 1u) & ~(uint64_t)(AMPVQ_SYS_INFO_ALIGN - 1u);
-    if (r.count == r.cap || next + size > r.size) {
+    if (r.count == r.cap || next + size > limit) {
         a->why |= FZ_C_NO_MEM;
     }
     if (a->why == 0) {
@@ -201,22 +276,28 @@ void fz_ref_alloc(const uint8_t *snap, uint32_t shm_size, uint16_t id, uint32_t 
     }
 }
 
-void fz_check_geometry(const char *who, uint32_t n, uint32_t item, uint32_t desc_off, uint32_t buf_off)
+void fz_check_geometry(const char *who, const fz_qgeom_t *g)
 {
-    uint64_t dbytes = 8ull * n, bbytes = (uint64_t)n * item;
+    uint64_t dbytes = (uint64_t)g->stride * g->n, bbytes = (uint64_t)g->n * g->item;
 
-    FZ_CHECK(n != 0 && (n & (n - 1u)) == 0 && n <= AMPVQ_QUEUE_LEN_MAX, "%s: accepted a queue of %u slots", who,
-             (unsigned)n);
-    FZ_CHECK(item != 0 && item % 4u == 0 && item <= AMPVQ_QUEUE_ITEM_SIZE_MAX, "%s: accepted an item size of %u", who,
-             (unsigned)item);
-    FZ_CHECK(area_ok(desc_off, dbytes, FZ_HDR_BYTES, fz_shm.size),
-             "%s: descriptor table [%u, +%llu) is not inside the region of %u bytes", who, (unsigned)desc_off,
-             (unsigned long long)dbytes, (unsigned)fz_shm.size);
-    FZ_CHECK(area_ok(buf_off, bbytes, FZ_HDR_BYTES, fz_shm.size),
-             "%s: buffer area [%u, +%llu) is not inside the region of %u bytes", who, (unsigned)buf_off,
+    FZ_CHECK(g->n != 0 && (g->n & (g->n - 1u)) == 0 && g->n <= AMPVQ_QUEUE_LEN_MAX, "%s: accepted a queue of %u slots",
+             who, (unsigned)g->n);
+    FZ_CHECK(g->item != 0 && g->item % FZ_ITEM_ALIGN == 0 && g->item <= 0xffffu, "%s: accepted an item size of %u",
+             who, (unsigned)g->item);
+    FZ_CHECK(g->stride >= FZ_DESC_STRIDE && g->stride <= 256u && (g->stride & (g->stride - 1u)) == 0,
+             "%s: accepted a descriptor stride of %u", who, (unsigned)g->stride);
+    FZ_CHECK(area_ok(g->desc_off, dbytes, FZ_ITEM_ALIGN, FZ_HDR_BYTES, fz_shm.size),
+             "%s: descriptor table [%u, +%llu) is not inside the region of %u bytes, aligned", who,
+             (unsigned)g->desc_off, (unsigned long long)dbytes, (unsigned)fz_shm.size);
+    FZ_CHECK(area_ok(g->buf_off, bbytes, FZ_ITEM_ALIGN, FZ_HDR_BYTES, fz_shm.size),
+             "%s: buffer area [%u, +%llu) is not inside the region of %u bytes, aligned", who, (unsigned)g->buf_off,
              (unsigned long long)bbytes, (unsigned)fz_shm.size);
-    FZ_CHECK(desc_off + dbytes <= buf_off || buf_off + bbytes <= desc_off,
+    FZ_CHECK(g->desc_off + dbytes <= g->buf_off || g->buf_off + bbytes <= g->desc_off,
              "%s: descriptor table and buffer area overlap", who);
+    for (int i = 0; i < 2; i++) {
+        FZ_CHECK(area_ok(g->ctl[i], 8, 4, FZ_HDR_BYTES, fz_shm.size),
+                 "%s: control words %d at %u are not inside the region, 4-aligned", who, i, (unsigned)g->ctl[i]);
+    }
 }
 
 /* ------------------------------------------------------- corruption */
@@ -263,20 +344,20 @@ static void patch_field(uint32_t off, unsigned size, fz_in_t *in)
 void fz_patch(fz_in_t *in, const fz_patch_ctx_t *ctx)
 {
     /* Region header fields: magic, version, dir_capacity, region_size,
-     * dir_count, the two pending words. */
-    static const uint8_t hdr_off[7] = {0, 4, 6, 8, 12, 16, 20};
-    static const uint8_t hdr_size[7] = {4, 2, 2, 4, 4, 4, 4};
+     * dir_count, the two pending words, the two session words. */
+    static const uint8_t hdr_off[9] = {0, 4, 6, 8, 12, 16, 20, 24, 28};
+    static const uint8_t hdr_size[9] = {4, 2, 2, 4, 4, 4, 4, 4, 4};
     /* Entry fields: id, reserved, size, offset. Queue header: len,
      * item_size, desc_off, buf_off. Descriptor: addr, len, flags. */
     static const uint8_t ent_off[4] = {0, 2, 4, 8}, ent_size[4] = {2, 2, 4, 4};
-    static const uint8_t q_off[4] = {0, 2, 4, 8}, q_size[4] = {2, 2, 4, 4};
+    static const uint8_t q_off[8] = {0, 2, 4, 8, 12, 14, 16, 20}, q_size[8] = {2, 2, 4, 4, 2, 2, 4, 4};
     static const uint8_t d_off[3] = {0, 4, 6}, d_size[3] = {4, 2, 2};
     uint8_t kind = fz_u8(in);
     uint8_t f = fz_u8(in);
 
-    switch (kind % 6) {
+    switch (kind % 8) {
     case 0:
-        patch_field(hdr_off[f % 7], hdr_size[f % 7], in);
+        patch_field(hdr_off[f % 9], hdr_size[f % 9], in);
         break;
     case 1: {
         /* A few entries past the capacity too: the reader must not look. */
@@ -286,13 +367,41 @@ void fz_patch(fz_in_t *in, const fz_patch_ctx_t *ctx)
     }
     case 2:
         if (ctx->has_queue) {
-            patch_field(ctx->block_off + q_off[f % 4], q_size[f % 4], in);
+            patch_field(ctx->block_off + q_off[f % 8], q_size[f % 8], in);
         }
         break;
     case 3:
         if (ctx->has_queue && ctx->n != 0) {
             uint32_t i = fz_u16(in) % ctx->n;
-            patch_field(ctx->desc_off + 8u * i + d_off[f % 3], d_size[f % 3], in);
+            patch_field(ctx->desc_off + ctx->stride * i + d_off[f % 3], d_size[f % 3], in);
+        }
+        break;
+    case 6:
+        /* The new header fields, with values that pass or nearly pass the
+         * checks: another stride, the feature bit flipped, control words
+         * moved inside the block (or just out of it, or unaligned). */
+        if (ctx->has_queue && ctx->block_off + FZ_QHDR_BYTES <= fz_shm.size) {
+            uint8_t *h = fz_shm.view[0] + ctx->block_off;
+            uint8_t v = fz_u8(in);
+            switch (f % 4) {
+            case 0:
+                fz_raw_put(h + 12, 2, (v & 0x80u) ? v : 1u << (v % 10u));
+                break;
+            case 1:
+                fz_raw_put(h + 14, 2, fz_raw_get(h + 14, 2) ^ ((v & 0x80u) ? v : FZ_FEAT_EVENT_IDX));
+                break;
+            default: {
+                uint32_t rel = (uint32_t)(v & 0x7fu) * ((v & 0x80u) ? 1u : 4u);
+                fz_raw_put(h + 16 + 4 * (f % 4 - 2), 4, ctx->block_off + rel + fz_u16(in) % 4096u * 4u);
+                break;
+            }
+            }
+        }
+        break;
+    case 7:
+        /* A control word: a wake word (event index) or a session word. */
+        if (ctx->has_queue) {
+            patch_field(ctx->ctl[f & 1u] + ((f & 2u) ? 4u : 0u), 4, in);
         }
         break;
     case 4: {

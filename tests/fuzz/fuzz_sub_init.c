@@ -5,12 +5,14 @@
  * main core wrote and then anybody corrupted. The input is
  *
  *   scenario header as for the queue targets (fz_queue_params): mapping,
- *     tear, race, roles, callbacks, event words, geometry
+ *     tear, race, roles, callbacks, event words, event index, geometry
  *   one byte: bit 0 run the full esp_amp_init() on the sub core (its
  *     interrupt thread included) rather than its parts; bits 1..4 the
  *     number of patches
- *   patches: region header fields, directory entries, the queue header,
- *     descriptors, raw words (fuzz_ref.c: fz_patch)
+ *   patches: region header fields, directory entries, the queue header
+ *     (len, item size, offsets, descriptor stride, features, control-word
+ *     offsets), descriptors, wake and session words, raw words
+ *     (fuzz_ref.c: fz_patch)
  *   then, on the sub core: esp_amp_init() (or esp_amp_sys_info_init() and
  *   the event words' lookups), esp_amp_sys_info_get() of the queue's id,
  *   esp_amp_queue_sub_init(), and when that succeeds the queue operations
@@ -91,7 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_patch_ctx_t ctx = {.has_queue = true,
                               .block_off = e.block_off,
                               .desc_off = e.side[AMPVQ_CORE_MAIN].desc_off,
-                              .n = e.side[AMPVQ_CORE_MAIN].n};
+                              .n = e.side[AMPVQ_CORE_MAIN].n,
+                              .stride = e.side[AMPVQ_CORE_MAIN].stride,
+                              .evt = e.evt,
+                              .ctl = {e.ctl_off[0], e.ctl_off[1]}};
         for (unsigned i = 0; i < patches; i++) {
             fz_patch(&in, &ctx);
         }

@@ -12,8 +12,8 @@
  *   raw bytes and fix-ups, or: allocations by the main core, then patches
  *   then operations: lookups (lookup / get, with and without a size) on
  *   either core, allocations on either core, the sub core's header check,
- *   more patches, queue creation on the main core and opening on the sub
- *   core.
+ *   more patches, queue creation on the main core (with or without the
+ *   event index) and opening on the sub core.
  *
  * Invariants (fuzz_dir.h): each call reads only the header and the entries
  * below dir_count, each field once, a number bounded by the region; a
@@ -56,6 +56,27 @@ static uint32_t alloc_size(fz_in_t *in)
     }
 }
 
+/* Geometry of an open handle (fields of esp_amp_queue_t). */
+static fz_qgeom_t handle_geom(int core, const esp_amp_queue_t *q, bool master)
+{
+    fz_qgeom_t g = {.n = q->size, .item = q->item_size, .stride = 1u << q->desc_shift, .buf_off = q->buf_off};
+    int64_t d = fz_offset_in(core, q->desc, (uint64_t)g.stride * g.n);
+    FZ_CHECK(d >= 0, "queue init: descriptor table %p outside core %d's view", (void *)q->desc, core);
+    g.desc_off = (uint32_t)d;
+    FZ_CHECK((q->wake_own != NULL) == (q->wake_peer != NULL), "queue init: one wake word without the other");
+    /* The control structs, from the session words (second field). */
+    int64_t own = fz_offset_in(core, q->sess_own, 4) - 4, peer = fz_offset_in(core, q->sess_peer, 4) - 4;
+    FZ_CHECK(own >= 0 && peer >= 0, "queue init: session words outside core %d's view", core);
+    g.ctl[master ? 1 : 0] = (uint32_t)own;
+    g.ctl[master ? 0 : 1] = (uint32_t)peer;
+    if (q->wake_own != NULL) {
+        FZ_CHECK(fz_offset_in(core, q->wake_own, 4) == own && fz_offset_in(core, q->wake_peer, 4) == peer,
+                 "queue init: wake words are not the first words of the control structs");
+        g.evt = true;
+    }
+    return g;
+}
+
 /* The main core creates a queue in the (maybe corrupted) directory, then
  * the sub core opens whatever block has that id. */
 static void queue_ops(fz_in_t *in, fz_in_t *tear)
@@ -65,30 +86,42 @@ static void queue_ops(fz_in_t *in, fz_in_t *tear)
     uint16_t len = (uint16_t)(1u + fz_u8(in) % 64u);
     uint16_t item = (uint16_t)(1u + fz_u8(in));
     uint8_t flags = fz_u8(in);
+    bool evt = flags & 8u;
 
     if (flags & 1u) {
         fz_as_core(AMPVQ_CORE_MAIN);
         fz_snapshot(snap);
-        uint32_t len2 = 1, item4 = (item + 3u) & ~3u;
-        while (len2 < len) {
-            len2 <<= 1;
-        }
+        fz_ref_layout_t lay;
+        FZ_CHECK(fz_ref_layout(len, item, evt, &lay), "harness: layout of %u x %u refused", len, item);
         fz_ref_alloc_t ref;
-        fz_ref_alloc(snap, fz_shm.size, id, 16u + 8u * len2 + len2 * item4, &ref);
+        fz_ref_alloc(snap, fz_shm.size, id, lay.total, &ref);
         fz_call_begin(tear, &field_tear);
-        int rc = esp_amp_queue_main_init(&mq, len, item, NULL, NULL, flags & 2u, (esp_amp_sys_info_id_t)id);
+        int rc = esp_amp_queue_main_init_ex(&mq, len, item, NULL, NULL, flags & 2u, (esp_amp_sys_info_id_t)id,
+                                            evt ? ESP_AMP_QUEUE_F_EVENT_IDX : 0u);
         fz_call_stats_t st;
         fz_call_end(&st);
         fz_as_core(AMPVQ_CORE_MAIN);
-        fz_expect("esp_amp_queue_main_init (on a directory the sub core wrote)", rc,
+        fz_expect("esp_amp_queue_main_init_ex (on a directory the sub core wrote)", rc,
                   st.tore ? FZ_MAIN_INIT_TORN : FZ_MAIN_INIT_ON_CORRUPT_DIR);
         if (!st.tore) {
-            fz_expect("esp_amp_queue_main_init (against the directory)", rc, ref.ok ? FZ_C_OK : ref.why);
+            fz_expect("esp_amp_queue_main_init_ex (against the directory)", rc, ref.ok ? FZ_C_OK : ref.why);
         }
         if (rc == ESP_OK) {
-            int64_t d = fz_offset_in(AMPVQ_CORE_MAIN, mq.desc, 8u * mq.size);
-            FZ_CHECK(d >= OWN_DIR_END, "esp_amp_queue_main_init: descriptors at %lld", (long long)d);
-            fz_check_geometry("esp_amp_queue_main_init", mq.size, mq.item_size, (uint32_t)d, mq.buf_off);
+            fz_qgeom_t g = handle_geom(AMPVQ_CORE_MAIN, &mq, flags & 2u);
+            FZ_CHECK(g.desc_off >= OWN_DIR_END, "esp_amp_queue_main_init_ex: descriptors at %u", (unsigned)g.desc_off);
+            fz_check_geometry("esp_amp_queue_main_init_ex", &g);
+            if (!st.tore) {
+                fz_qgeom_t exp = {.n = lay.n,
+                                  .item = lay.item,
+                                  .stride = FZ_DESC_STRIDE,
+                                  .desc_off = ref.off + lay.desc_rel,
+                                  .buf_off = ref.off + lay.buf_rel,
+                                  .evt = evt,
+                                  .ctl = {0, 0}};
+                fz_ref_ctl(&lay, ref.off, exp.ctl);
+                FZ_CHECK(fz_qgeom_eq(&g, &exp),
+                         "esp_amp_queue_main_init_ex: the handle's geometry is not the layout's");
+            }
         }
     }
     fz_as_core(AMPVQ_CORE_SUB);
@@ -101,18 +134,35 @@ static void queue_ops(fz_in_t *in, fz_in_t *tear)
     fz_call_end(&st);
     fz_as_core(AMPVQ_CORE_MAIN);
     fz_expect("esp_amp_queue_sub_init", rc, FZ_DOC_SUB_INIT);
-    FZ_CHECK(st.writes == 0, "esp_amp_queue_sub_init stored to shared memory");
+    fz_qgeom_t g = {0};
+    /* The stores it may make when it opens: its role's session word, and
+     * (attaching after a restart, event index) its own wake word. */
+    uint32_t sess = 0;
     if (rc == ESP_OK) {
-        int64_t d = fz_offset_in(AMPVQ_CORE_SUB, sq.desc, 8u * sq.size);
-        FZ_CHECK(d >= 0, "esp_amp_queue_sub_init: descriptor table outside the region");
-        fz_check_geometry("esp_amp_queue_sub_init", sq.size, sq.item_size, (uint32_t)d, sq.buf_off);
+        g = handle_geom(AMPVQ_CORE_SUB, &sq, flags & 4u);
+        fz_check_geometry("esp_amp_queue_sub_init", &g);
+        sess = g.ctl[(flags & 4u) ? 1 : 0] + 4u;
+    }
+    FZ_CHECK(st.writes <= (rc == ESP_OK ? 2u : 0u), "esp_amp_queue_sub_init made %u stores (%s)", st.writes,
+             fz_code_name(rc));
+    for (unsigned i = 0; i < st.nlog && i < FZ_MAX_ACCESS_LOG; i++) {
+        bool wake = rc == ESP_OK && sq.wake_own != NULL && st.log[i].off == sess - 4u;
+        FZ_CHECK(!st.log[i].store || ((st.log[i].off == sess || wake) && st.log[i].size == 4),
+                 "esp_amp_queue_sub_init stored %u bytes at %u, not its session word at %u", (unsigned)st.log[i].size,
+                 (unsigned)st.log[i].off, (unsigned)sess);
+    }
+    if (rc == ESP_OK && !st.tore) {
+        uint32_t want = fz_ref_attach(fz_raw_get(snap + FZ_REGION_SESSION(AMPVQ_CORE_SUB), 4),
+                                      fz_raw_get(snap + sess, 4));
+        uint32_t got = fz_raw_get(fz_shm.view[0] + sess, 4);
+        FZ_CHECK(got == want, "esp_amp_queue_sub_init left its session word at %08x, not %08x", (unsigned)got,
+                 (unsigned)want);
     }
     if (!st.tore) {
         FZ_CHECK(rc == ref.rc, "esp_amp_queue_sub_init returned %s; the bytes say %s", fz_code_name(rc),
                  fz_code_name(ref.rc));
         if (rc == ESP_OK) {
-            FZ_CHECK(sq.size == ref.n && sq.item_size == ref.item && sq.buf_off == ref.buf_off &&
-                         sq.desc == (void *)(fz_shm.view[1] + ref.desc_off),
+            FZ_CHECK(fz_qgeom_eq(&g, &ref.g),
                      "esp_amp_queue_sub_init adopted another geometry than the header's");
         }
     }
@@ -150,7 +200,7 @@ static void build(fz_in_t *in, bool raw)
     fz_as_core(AMPVQ_CORE_MAIN);
     int rc = esp_amp_sys_info_init();
     fz_expect("esp_amp_sys_info_init (main)", rc,
-              fz_shm.size < OWN_DIR_END + AMPVQ_SYS_INFO_ALIGN ? FZ_C_INVALID_SIZE : FZ_C_OK);
+              fz_shm.size < FZ_MIN_REGION ? FZ_C_INVALID_SIZE : FZ_C_OK);
     unsigned allocs = fz_u8(in) % 8u;
     for (unsigned i = 0; i < allocs; i++) {
         uint16_t id = fz_u8(in);
@@ -190,7 +240,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         case 3: {
             uint16_t id = fz_dir_pick_id(&in);
-            fz_dir_alloc(AMPVQ_CORE_MAIN, id, alloc_size(&in), tear);
+            fz_dir_alloc_ex(AMPVQ_CORE_MAIN, id, alloc_size(&in), (op >> 3) & 1u, tear);
             break;
         }
         case 4: {

@@ -41,11 +41,29 @@ typedef struct {
     fz_buf_t *held; /* the valid buffers the application holds */
     uint32_t nheld;
     uint64_t cb_calls;  /* notify (master) / callback (remote) runs */
+    uint64_t fn_calls;  /* free-notify runs (remote, esp_amp_queue_set_free_notify) */
+    bool free_notify;   /* remote: a free-notify function is installed */
     uint32_t intr_ids;  /* ids registered by esp_amp_queue_intr_enable() */
     uint32_t intr_regs; /* registrations made (the core has 32 per core) */
     /* Geometry the handle adopted (checked when adopted). */
     uint8_t *view;
-    uint32_t desc_off, buf_off, n, item;
+    uint32_t desc_off, buf_off, n, item, stride;
+    bool evt;                    /* event index: the handle has wake words */
+    uint32_t wake_own, wake_peer; /* their region offsets (evt) */
+    uint32_t ctl_own, ctl_peer;   /* control structs {wake, session}: region offsets */
+    bool dead;                    /* sub core: a link check closed the handle */
+    uint64_t prompts;             /* notify-function runs that were no publish (link prompts) */
+    bool link_cb;                 /* esp_amp_queue_set_link_cb() installed a callback */
+    uint64_t link_calls;          /* its runs */
+    bool link_last_up;            /* the `up` of its last run */
+    uint32_t resets, lost;        /* what stats must report for ring resets */
+    /* What esp_amp_queue_stats() must report, counted from this side's own
+     * calls since the handle was opened. */
+    uint32_t taken, given, full, peer_err;
+    uint64_t notify_base; /* cb_calls (master) / fn_calls (remote) at open */
+    /* Untainted only: the last take found the queue empty (remote) or full
+     * (master) and armed its wake word; the peer's next give must notify. */
+    bool waiting;
 } fz_side_t;
 
 typedef struct {
@@ -64,7 +82,21 @@ typedef struct {
     bool hdr_dirty; /* the queue header was rewritten after init */
     bool no_intr;   /* a port interrupt thread runs the sub core's handlers */
     uint16_t qid;
+    bool evt;                       /* created with ESP_AMP_QUEUE_F_EVENT_IDX */
     uint32_t block_off, block_size; /* the queue's block, as main_init made it */
+    uint32_t ctl_off[2];            /* its control structs: [0] remote's, [1] master's */
+    uint32_t ev_off[2];             /* the two event words (link events OR bits into them) */
+    bool ev_ok[2];                  /* ... found in the directory, inside the region */
+    /* During one call: the side calling and what it loaded. */
+    fz_side_t *cur;
+    bool own_wake_loaded, peer_wake_loaded, addr_len_loaded;
+    uint32_t peer_wake_value;
+    unsigned reloads;
+    unsigned sess_loads;   /* loads of the peer's session word */
+    unsigned rsess_loads;  /* loads of the region's session words */
+    uint32_t sess_value;   /* the last peer session value loaded */
+    uint8_t link_before;   /* the handle's link state when the call began */
+    uint32_t resets_before, lost_before;
     /* Sent and not yet received, oldest first (valid while !tainted). */
     fz_buf_t *fifo;
     uint32_t fifo_head, fifo_count;
@@ -84,6 +116,7 @@ typedef struct {
     bool pre_same_id;  /* ... under the queue's id (main_init must refuse) */
     int32_t slack;     /* region bytes beyond what the queue needs (may be < 0) */
     bool event_words;  /* the main core creates the two event words first */
+    bool event_idx;    /* the queue is created with ESP_AMP_QUEUE_F_EVENT_IDX */
 } fz_queue_params_t;
 
 /* Decode the common scenario header from the input. */

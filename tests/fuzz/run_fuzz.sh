@@ -47,18 +47,19 @@ long)
     for bin in "$bindir"/fuzz_*; do
         [ -x "$bin" ] && [ -f "$bin" ] || continue
         t=$(basename "$bin")
+        seeds=${t%_coh} # the coherent variant reads the same seeds
         mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
         echo "== $t: $secs s, work corpus $work/$t/corpus"
         # shellcheck disable=SC2086
         if ! "$bin" $opts -max_total_time="$secs" -artifact_prefix="$work/$t/artifacts/" \
-            "$work/$t/corpus" "$seedroot/$t" >"$work/$t/fuzz.log" 2>&1; then
+            "$work/$t/corpus" "$seedroot/$seeds" >"$work/$t/fuzz.log" 2>&1; then
             failed="$failed $t"
             tail -n 60 "$work/$t/fuzz.log"
         fi
         grep -E '^#[0-9]+[[:space:]]+DONE|^stat::' "$work/$t/fuzz.log" || true
         rm -rf "$work/$t/merged"
         mkdir -p "$work/$t/merged"
-        "$bin" -merge=1 "$work/$t/merged" "$seedroot/$t" "$work/$t/corpus" >"$work/$t/merge.log" 2>&1 || true
+        "$bin" -merge=1 "$work/$t/merged" "$seedroot/$seeds" "$work/$t/corpus" >"$work/$t/merge.log" 2>&1 || true
         echo "   minimised corpus: $(ls "$work/$t/merged" | wc -l) inputs in $work/$t/merged"
     done
     if [ -n "$failed" ]; then
@@ -66,6 +67,7 @@ long)
         exit 1
     fi
     echo "fuzz: no failure. To refresh a seed corpus: BIN -merge=1 tests/fuzz/corpus/<target> $work/<target>/merged"
+    echo "      (<target> without _coh: both variants share the seeds)"
     ;;
 *)
     echo "usage: $0 corpus|short|long ..." >&2

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "esp_amp.h"
+#include "ampvq/config.h"
 #include "ampvq/port.h"
 #include "ampvq/posix.h"
 #include "ampvq/shm_layout.h"
@@ -805,8 +806,8 @@ static bool open_queue(side_t *s)
         s->wake_ready = true;
     }
     if (s->core == AMPVQ_CORE_MAIN) {
-        rc = esp_amp_queue_main_init(&s->q, (uint16_t)c->qlen, (uint16_t)c->item_size, cb, s, s->master,
-                                     s->queue_id);
+        rc = esp_amp_queue_main_init_ex(&s->q, (uint16_t)c->qlen, (uint16_t)c->item_size, cb, s, s->master,
+                                        s->queue_id, c->event_idx ? ESP_AMP_QUEUE_F_EVENT_IDX : 0u);
     } else {
         rc = esp_amp_queue_sub_init(&s->q, cb, s, s->master, s->queue_id);
     }
@@ -1256,7 +1257,8 @@ int stress_main_core(const stress_cfg_t *cfg, const char *form)
 {
     bool peer_is_process = strcmp(form, "processes") == 0;
     int rc = esp_amp_init();
-    shared_t *sh = rc == ESP_OK ? esp_amp_sys_info_alloc(STRESS_STATUS_ID, sizeof(shared_t)) : NULL;
+    /* Both cores update it with atomics: uncached on a non-coherent build. */
+    shared_t *sh = rc == ESP_OK ? esp_amp_sys_info_alloc_uncached(STRESS_STATUS_ID, sizeof(shared_t)) : NULL;
     if (sh == NULL) {
         printf("FAIL: main core: esp_amp_init returned 0x%x, status block %p\n", (unsigned)rc, (void *)sh);
         return 1;
@@ -1410,10 +1412,18 @@ int stress_sub_core(bool own_watchdog)
 uint32_t stress_shm_bytes(const stress_cfg_t *cfg)
 {
     uint64_t len = pow2_at_least(cfg->qlen);
-    uint64_t item = (cfg->item_size + 3u) & ~3u;
+#if AMPVQ_CACHE_COHERENT
+    uint64_t stride = 8u, align = 4u;
+#else
+    /* Padded layout: a line per descriptor, line-sized buffers. */
+    uint64_t stride = AMPVQ_CACHE_LINE, align = AMPVQ_CACHE_LINE;
+#endif
+    uint64_t item = (cfg->item_size + align - 1u) & ~(align - 1u);
     /* Region header, directory, event words and the status block fit in
-     * 64 KiB with room to spare; then the queue's block. */
-    uint64_t bytes = 65536u + (16u + len * 8u + len * item + 16u) * (cfg->queues ? cfg->queues : 1u);
+     * 64 KiB with room to spare; then the queue's block (header, and the
+     * wake words of an event-index queue: a few lines at most). */
+    uint64_t per_queue = 4u * AMPVQ_CACHE_LINE + len * stride + len * item;
+    uint64_t bytes = 65536u + per_queue * (cfg->queues ? cfg->queues : 1u);
     bytes = (bytes + 4095u) & ~(uint64_t)4095u;
     return bytes > UINT32_MAX ? UINT32_MAX : (uint32_t)bytes;
 }
@@ -1471,6 +1481,7 @@ void stress_usage(const char *prog)
            "  --spurious US    a third thread injects a spurious interrupt every US us (0: none)\n"
            "  --idle-us N      burst mode: the master sleeps N us after each burst (0)\n"
            "  --triggers N     the master's notify triggers N times per send (1)\n"
+           "  --event-idx 0|1  make the queue with ESP_AMP_QUEUE_F_EVENT_IDX (0)\n"
            "Processes form: the same knobs in the environment variable AMPVQ_STRESS_ARGS.\n",
            prog, STRESS_QUEUES_MAX, STRESS_QUEUES_MAX);
 }
@@ -1560,6 +1571,9 @@ static int set_knob(stress_cfg_t *c, const char *key, const char *v)
     }
     if (strcmp(key, "idle-us") == 0) {
         return parse_u32(key, v, 0u, 1000000u, &c->idle_us);
+    }
+    if (strcmp(key, "event-idx") == 0) {
+        return parse_u32(key, v, 0u, 1u, &c->event_idx);
     }
     if (strcmp(key, "triggers") == 0) {
         return parse_u32(key, v, 1u, 1000u, &c->triggers);

@@ -63,6 +63,7 @@ typedef struct {
     uint32_t spurious_us;  /* a third thread injects spurious interrupts this often */
     uint32_t triggers;     /* the master's notify triggers this many times */
     uint32_t idle_us;      /* burst mode: the master sleeps this long after each burst */
+    uint32_t event_idx;    /* 1: the queue is made with ESP_AMP_QUEUE_F_EVENT_IDX */
 } stress_cfg_t;
 
 #define STRESS_BATCH_MAX  64u

@@ -35,6 +35,10 @@ int main(int argc, char **argv)
     if (p != 0) {
         return p > 0 ? 0 : 2;
     }
+#if AMPVQ_POSIX_NONCOHERENT
+    /* One view would be one "cache" for both cores: coherent again. */
+    cfg.one_view = 0u;
+#endif
     uint32_t size = stress_shm_bytes(&cfg);
     if (cfg.one_view) {
         fd = ampvq_posix_shm_create(size);

@@ -23,11 +23,17 @@ _Static_assert(AMPVQ_DESC_F_AVAIL == 0x0080, "AVAIL is flags bit 7");
 _Static_assert(AMPVQ_DESC_F_USED == 0x8000, "USED is flags bit 15");
 
 /* Queue block header. */
-_Static_assert(sizeof(ampvq_queue_hdr_t) == 12, "queue header is 12 bytes");
+_Static_assert(sizeof(ampvq_queue_hdr_t) == 24, "queue header is 24 bytes");
 _Static_assert(offsetof(ampvq_queue_hdr_t, len) == 0, "qhdr.len at 0");
 _Static_assert(offsetof(ampvq_queue_hdr_t, item_size) == 2, "qhdr.item_size at 2");
 _Static_assert(offsetof(ampvq_queue_hdr_t, desc_off) == 4, "qhdr.desc_off at 4");
 _Static_assert(offsetof(ampvq_queue_hdr_t, buf_off) == 8, "qhdr.buf_off at 8");
+_Static_assert(offsetof(ampvq_queue_hdr_t, desc_stride) == 12, "qhdr.desc_stride at 12");
+_Static_assert(offsetof(ampvq_queue_hdr_t, features) == 14, "qhdr.features at 14");
+_Static_assert(offsetof(ampvq_queue_hdr_t, ctl_off) == 16, "qhdr.ctl_off at 16");
+_Static_assert(sizeof(ampvq_queue_ctl_t) == 8 && offsetof(ampvq_queue_ctl_t, session) == 4, "control words");
+_Static_assert(AMPVQ_SESSION_FRESH == 0x80000000u, "fresh-attach bit");
+_Static_assert(AMPVQ_QUEUE_FEAT_EVENT_IDX == 1u, "event-index feature bit");
 _Static_assert(sizeof(((ampvq_queue_hdr_t *)0)->len) == 2, "qhdr.len is 16-bit");
 _Static_assert(sizeof(((ampvq_queue_hdr_t *)0)->item_size) == 2, "qhdr.item_size is 16-bit");
 
@@ -47,11 +53,11 @@ _Static_assert(offsetof(ampvq_region_hdr_t, region_size) == 8, "region.region_si
 _Static_assert(offsetof(ampvq_region_hdr_t, dir_count) == 12, "region.dir_count at 12");
 _Static_assert(offsetof(ampvq_region_hdr_t, sw_intr_pending) == 16, "region.sw_intr_pending at 16");
 _Static_assert(sizeof(((ampvq_region_hdr_t *)0)->sw_intr_pending) == 8, "two pending words");
-_Static_assert(offsetof(ampvq_region_hdr_t, reserved) == 24, "region.reserved at 24");
+_Static_assert(offsetof(ampvq_region_hdr_t, session) == 24, "region.session at 24");
 
 /* Values both images use on the wire. */
 _Static_assert(AMPVQ_REGION_MAGIC == 0x51564d41u, "magic is \"AMVQ\"");
-_Static_assert(AMPVQ_LAYOUT_VERSION == 1u, "layout version: bump together with the asserts above");
+_Static_assert(AMPVQ_LAYOUT_VERSION == 2u, "layout version: bump together with the asserts above");
 _Static_assert(AMPVQ_CORE_MAIN == 0 && AMPVQ_CORE_SUB == 1, "core numbers index sw_intr_pending");
 _Static_assert(AMPVQ_QUEUE_LEN_MAX == 32768u, "largest queue");
 _Static_assert(AMPVQ_QUEUE_ITEM_SIZE_MAX == 65532u, "largest item");
@@ -72,10 +78,10 @@ _Static_assert(ESP_ERR_NO_MEM == 0x101 && ESP_ERR_INVALID_ARG == 0x102 && ESP_ER
                    ESP_ERR_NOT_ALLOWED == 0x10d,
                "esp_err_t values");
 
-#define DESC_REL_OFFSET 16u
+#define DESC_REL_OFFSET 24u
 
-/* A queue's block as the layout promises it: header, descriptors 16 bytes
- * in, then the buffers; every descriptor lends its own buffer and all flags
+/* A queue's block as the layout promises it: header, descriptors right
+ * after it (24 bytes in, 8 bytes apart), then the buffers; every descriptor lends its own buffer and all flags
  * are 0. Read through the sub core's view, which is what a second image
  * would see. */
 static void check_fresh_block(uint16_t id, uint16_t len_arg, uint16_t item_arg, uint32_t len, uint32_t item)
@@ -97,12 +103,13 @@ static void check_fresh_block(uint16_t id, uint16_t len_arg, uint16_t item_arg, 
     assert_int_equal(hdr->item_size, item);
     assert_int_equal(hdr->desc_off, block_off + DESC_REL_OFFSET);
     assert_int_equal(hdr->buf_off, hdr->desc_off + len * 8u);
-    assert_int_equal(block_size, DESC_REL_OFFSET + len * 8u + len * item);
-
-    /* The 4 bytes between header and descriptors are padding, left zero. */
-    for (uint32_t i = sizeof(ampvq_queue_hdr_t); i < DESC_REL_OFFSET; i++) {
-        assert_int_equal(block[i], 0);
-    }
+    /* Then the two roles' control words, 8-aligned, 8 bytes each. */
+    uint32_t ctl_rel = (DESC_REL_OFFSET + len * 8u + len * item + 7u) & ~7u;
+    assert_int_equal(block_size, ctl_rel + 16u);
+    assert_int_equal(hdr->desc_stride, 8);
+    assert_int_equal(hdr->features, 0);
+    assert_int_equal(hdr->ctl_off[0], block_off + ctl_rel);
+    assert_int_equal(hdr->ctl_off[1], block_off + ctl_rel + 8u);
     const esp_amp_queue_desc_t *desc = (const esp_amp_queue_desc_t *)(const void *)(block + DESC_REL_OFFSET);
     for (uint32_t i = 0; i < len; i++) {
         assert_int_equal(desc[i].addr, hdr->buf_off + i * item);

@@ -649,7 +649,7 @@ static void test_peer_bad_freed_slot_skipped_queue_keeps_working(void **state)
 
 typedef struct {
     const char *what;
-    int field;     /* 0 len, 1 item_size, 2 desc_off, 3 buf_off */
+    int field;     /* 0 len, 1 item_size, 2 desc_off, 3 buf_off, 4 desc_stride, 5 features, 6 ctl_off[0] */
     int64_t value; /* absolute, or relative to the block when rel */
     bool rel;
     int err;
@@ -660,11 +660,12 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
     (void)state;
     esp_amp_queue_t mq, sq;
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
-    /* 4 slots of 16: header 0..12, descriptors 16..48, buffers 48..112. */
+    /* 4 slots of 16: header 0..24, descriptors 24..56, buffers 56..120,
+     * control words 120..136. */
     CHECK_OK(esp_amp_queue_main_init(&mq, 4, 16, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q));
     unit_qview_t v;
     QVIEW(&v, ID_Q);
-    assert_int_equal(v.block_size, 112);
+    assert_int_equal(v.block_size, 136);
     const ampvq_queue_hdr_t good = *v.hdr;
     const int IR = ESP_ERR_INVALID_RESPONSE;
 
@@ -680,22 +681,33 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
         {"item 6", 1, 6, false, IR},
         {"item 17", 1, 17, false, IR},
         {"item 65535", 1, 65535, false, IR},
-        {"item 20 (past the block)", 1, 20, false, IR},
+        {"item 24 (past the block)", 1, 24, false, IR},
         {"desc in header", 2, 0, true, IR},
         {"desc in header +4", 2, 4, true, IR},
-        {"desc unaligned", 2, 18, true, IR},
-        {"desc past end", 2, 112 - 16, true, IR},
-        {"desc at end", 2, 112, true, IR},
+        {"desc unaligned", 2, 26, true, IR},
+        {"desc past end", 2, 120 - 16, true, IR},
+        {"desc at end", 2, 136, true, IR},
         {"desc before block", 2, -32, true, IR},
         {"desc 0", 2, 0, false, IR},
         {"desc wraps", 2, 0xfffffff8, false, IR},
         {"desc region end", 2, SHM_SIZE, false, IR},
         {"buf in header", 3, 8, true, IR},
-        {"buf on descriptors", 3, 16, true, IR},
-        {"buf overlaps last descriptor", 3, 44, true, IR},
-        {"buf unaligned", 3, 50, true, IR},
-        {"buf past end", 3, 52, true, IR},
-        {"buf after block", 3, 112, true, IR},
+        {"buf on descriptors", 3, 24, true, IR},
+        {"buf overlaps last descriptor", 3, 52, true, IR},
+        {"buf unaligned", 3, 58, true, IR},
+        {"buf past end", 3, 80, true, IR},
+        {"buf after block", 3, 136, true, IR},
+        {"stride 0", 4, 0, false, IR},
+        {"stride 3", 4, 3, false, IR},
+        {"stride 4 (descriptors overlap)", 4, 4, false, IR},
+        {"stride 12", 4, 12, false, IR},
+        {"stride 16 (past the block)", 4, 16, false, IR},
+        {"stride 512", 4, 512, false, IR},
+        {"control words in header", 6, 20, true, IR},
+        {"control words at 0", 6, 0, false, IR},
+        {"control words unaligned", 6, 122, true, IR},
+        {"control words past the block", 6, 132, true, IR},
+        {"control words before the block", 6, -4, true, IR},
         {"buf 0", 3, 0, false, IR},
         {"buf wraps", 3, 0xfffffffc, false, IR},
     };
@@ -713,8 +725,17 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
         case 2:
             v.hdr->desc_off = value;
             break;
-        default:
+        case 3:
             v.hdr->buf_off = value;
+            break;
+        case 4:
+            v.hdr->desc_stride = (uint16_t)value;
+            break;
+        case 5:
+            v.hdr->features = (uint16_t)value;
+            break;
+        default:
+            v.hdr->ctl_off[0] = value;
             break;
         }
         ampvq_posix_set_core(AMPVQ_CORE_SUB);
@@ -733,8 +754,8 @@ static void test_peer_queue_header_corrupt_before_sub_init(void **state)
     ampvq_posix_set_core(AMPVQ_CORE_SUB);
     CHECK_ERR(esp_amp_queue_sub_init(&sq, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q), IR);
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
-    v.hdr->desc_off = v.block_off + 12;
-    v.hdr->buf_off = v.block_off + 46;
+    v.hdr->desc_off = v.block_off + 24;
+    v.hdr->buf_off = v.block_off + 58;
     ampvq_posix_set_core(AMPVQ_CORE_SUB);
     CHECK_ERR(esp_amp_queue_sub_init(&sq, NULL, NULL, false, (esp_amp_sys_info_id_t)ID_Q), IR);
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
@@ -926,7 +947,8 @@ static void test_peer_region_header_corrupt(void **state)
         {"magic 0", 0, 0, IS, ESP_ERR_NOT_FOUND, IS, true},
         {"magic byte-swapped", 0, 0x414d5651u, IS, ESP_ERR_NOT_FOUND, IS, true},
         {"version 0", 1, 0, IR, IR, IR, true},
-        {"version 2", 1, 2, IR, IR, IR, true},
+        {"version 1", 1, 1, IR, IR, IR, true},
+        {"version 3", 1, 3, IR, IR, IR, true},
         {"dir_count > capacity", 4, AMPVQ_SYS_INFO_MAX_ENTRIES + 1, IR, IR, IR, true},
         {"dir_count 2^32-1", 4, 0xffffffffu, IR, IR, IR, true},
         {"region_size > mapping", 3, SHM_SIZE + 4096, IR, IR, IR, true},

@@ -299,6 +299,7 @@ static void test_queue_sub_init_missing_id_not_found(void **state)
 static void test_queue_size_above_item_size_no_mem(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     unit_pair_t p;
     OPEN_PAIR(&p, 2, 16, true, ID_Q);
     void *buf;
@@ -374,7 +375,7 @@ static void check_rounded_len(uint16_t id, uint16_t len_arg, uint32_t want)
     ampvq_posix_set_core(AMPVQ_CORE_MAIN);
     uint32_t block_size = 0;
     assert_non_null(esp_amp_sys_info_lookup(id, &block_size));
-    assert_int_equal(block_size, 16u + want * 12u);
+    assert_int_equal(block_size, ((24u + want * 12u + 7u) & ~7u) + 16u);
 
     void *buf;
     uint32_t n = 0;
@@ -401,6 +402,7 @@ static void check_rounded_len(uint16_t id, uint16_t len_arg, uint32_t want)
 static void test_queue_len_rounded_up_to_power_of_two(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     check_rounded_len(0x200, 1, 1);
     check_rounded_len(0x201, 2, 2);
     check_rounded_len(0x202, 3, 4);
@@ -420,6 +422,7 @@ static void test_queue_len_rounded_up_to_power_of_two(void **state)
 static void test_queue_item_size_rounded_up_to_4(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     static const uint16_t sizes[] = {1, 2, 3, 4, 5, 6, 7, 8, 13, 65529, 65531, 65532};
 
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -431,7 +434,7 @@ static void test_queue_item_size_rounded_up_to_4(void **state)
 
         uint32_t block_size = 0;
         assert_non_null(esp_amp_sys_info_lookup(id, &block_size));
-        assert_int_equal(block_size, 16u + 8u + rounded);
+        assert_int_equal(block_size, ((24u + 8u + rounded + 7u) & ~7u) + 16u);
 
         void *buf;
         ampvq_posix_set_core(AMPVQ_CORE_MAIN);
@@ -448,6 +451,7 @@ static void test_queue_item_size_rounded_up_to_4(void **state)
 static void test_queue_duplicate_id_invalid_state(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     esp_amp_queue_t q1, q2;
 
     CHECK_OK(esp_amp_queue_main_init(&q1, 4, 16, NULL, NULL, true, (esp_amp_sys_info_id_t)ID_Q));
@@ -474,6 +478,7 @@ static void test_queue_duplicate_id_invalid_state(void **state)
 static void test_queue_no_room_no_mem(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     esp_amp_queue_t q;
 
     /* 32768 slots of 65532 bytes: 2 GiB, far more than the region. */
@@ -540,6 +545,7 @@ static void test_queue_free_without_recv_not_allowed(void **state)
 static void test_queue_foreign_pointer_invalid_arg(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     unit_pair_t p, other;
     OPEN_PAIR(&p, 4, 16, true, ID_Q);
     OPEN_PAIR(&other, 4, 16, true, ID_Q2);
@@ -700,6 +706,7 @@ static void sweep_slot_offsets(uint16_t id, uint16_t len, uint16_t item)
 static void test_queue_only_slot_starts_accepted(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     static const uint16_t items[] = {4, 8, 12, 20, 36, 64, 100, 4096, 65532};
 
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
@@ -1028,7 +1035,7 @@ static void big_queue(uint16_t id, bool main_is_master)
     uint8_t *block = esp_amp_sys_info_lookup(id, &size32);
     assert_non_null(block);
     assert_ptr_equal(esp_amp_sys_info_get(id, &size16), block);
-    assert_int_equal(size32, 16u + 512u * 8u + 512u * 256u);
+    assert_int_equal(size32, 24u + 512u * 8u + 512u * 256u + 16u);
     assert_true(size32 > 0xffffu);
     assert_int_equal(size16, 0xffff);
 
@@ -1060,6 +1067,7 @@ static void big_queue(uint16_t id, bool main_is_master)
 static void test_queue_512x256_block_over_64k(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     big_queue(ID_Q, true);
     big_queue(ID_Q2, false);
 }
@@ -1094,6 +1102,7 @@ static int logging_notify(void *arg)
 static void test_queue_notify_once_per_successful_send(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     unit_pair_t p;
     int token;
     memset(&notify_log, 0, sizeof(notify_log));

@@ -213,6 +213,7 @@ static void test_sys_info_directory_full(void **state)
 static void test_sys_info_shared_memory_exhausted(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     assert_null(esp_amp_sys_info_alloc(0x0001, SHM_SIZE));
 
     const uint32_t room = SHM_SIZE - align_up(used_end());
@@ -275,6 +276,7 @@ static void test_sys_info_sub_core_cannot_alloc(void **state)
 static void test_sys_info_sub_sees_same_block_at_other_address(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     uint8_t *m = esp_amp_sys_info_alloc(0x0077, 256);
     assert_non_null(m);
     for (int i = 0; i < 256; i++) {
@@ -357,6 +359,7 @@ static void test_sys_info_sub_init_before_main_invalid_state(void **state)
 static void test_sys_info_init_shared_memory_too_small(void **state)
 {
     (void)state;
+    UNIT_COHERENT_ONLY();
     const uint32_t need = DIR_END + AMPVQ_SYS_INFO_ALIGN;
 
     unit_teardown(NULL);

@@ -91,6 +91,17 @@ static inline void unit_check_err(int got, int want, const char *expr, const cha
         }                                                                                                              \
     } while (0)
 
+/* First line of a test that pins the coherent layout (8-byte descriptors,
+ * 4-byte item rounding, blocks right after the directory) or that reads
+ * shared memory across cores without cache maintenance: skipped when the
+ * suite runs against the non-coherent build (ampvq_nc, docs/noncoherent.md). */
+#define UNIT_COHERENT_ONLY()                                                                                           \
+    do {                                                                                                               \
+        if (!AMPVQ_CACHE_COHERENT) {                                                                                   \
+            skip();                                                                                                    \
+        }                                                                                                              \
+    } while (0)
+
 static inline void unit_sleep_ms(uint32_t ms)
 {
     ampvq_port_delay_us(ms * 1000u);

@@ -47,14 +47,19 @@ check_map() {
             echo "check-map: '$label' is neither a step tag nor a definition in vq_flags.pml"
             bad=1
         fi
+        file=$src
+        case $range in
+            *:*) file="$root/src/${range%%:*}"; range=${range#*:} ;;
+        esac
+        [ -r "$file" ] || { echo "check-map: no $file (for $label)"; bad=1; continue; }
         lo=${range%-*}
         hi=${range#*-}
         # Only digits reach sed: anything else would be read as a command.
         case $lo$hi in
             ''|*[!0-9]*) echo "check-map: bad line range '$range' (for $label)"; bad=1; continue ;;
         esac
-        if ! sed -n "${lo},${hi}p" "$src" | grep -Fq -- "$anchor"; then
-            echo "check-map: '$anchor' not in src/queue.c lines $range (for $label)"
+        if ! sed -n "${lo},${hi}p" "$file" | grep -Fq -- "$anchor"; then
+            echo "check-map: '$anchor' not in ${file#"$root"/} lines $range (for $label)"
             bad=1
         fi
     done <<EOF
@@ -62,7 +67,7 @@ $(printf '%s\n' "$rows" | awk -F'|' '{
     l = $2; r = $4; a = $5
     gsub(/[ `]/, "", l); gsub(/ /, "", r)
     sub(/^ *`/, "", a); sub(/` *$/, "", a)
-    if (r ~ /^[0-9]+-[0-9]+$/) printf "%s\t%s\t%s\n", l, r, a }')
+    if (r ~ /^([a-z_]+\.[ch]:)?[0-9]+-[0-9]+$/) printf "%s\t%s\t%s\n", l, r, a }')
 EOF
     [ "$count" -gt 0 ] || die "no mapping rows in $doc"
     if [ "$bad" -ne 0 ]; then

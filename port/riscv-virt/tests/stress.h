@@ -87,10 +87,10 @@ static inline uint32_t stress_sum(const stress_msg_t *m, uint32_t len)
  * them, to tell a protocol error from a stalled side. */
 static inline void stress_dump(const char *who, const esp_amp_queue_t *q)
 {
-    printf("%s: head %u/%u tail %u/%u outstanding %u\n", who, (unsigned)q->head, (unsigned)q->head_wrap,
-           (unsigned)q->tail, (unsigned)q->tail_wrap, (unsigned)q->outstanding);
+    printf("%s: head %u tail %u (free-running) held %u\n", who, (unsigned)q->head, (unsigned)q->tail,
+           (unsigned)(q->head - q->tail));
     for (uint32_t i = 0; i < q->size; i++) {
-        const esp_amp_queue_desc_t *d = &q->desc[i];
+        const esp_amp_queue_desc_t *d = (const esp_amp_queue_desc_t *)(const void *)(q->desc + (i << q->desc_shift));
         printf("%s:   desc %u: addr 0x%05x len %2u flags 0x%04x\n", who, (unsigned)i,
                (unsigned)__atomic_load_n(&d->addr, __ATOMIC_RELAXED),
                (unsigned)__atomic_load_n(&d->len, __ATOMIC_RELAXED),

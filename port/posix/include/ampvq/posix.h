@@ -33,6 +33,14 @@ extern "C" {
  *  can cause. */
 #define AMPVQ_POSIX_RECHECK_MS 20
 
+/** 1: this build simulates non-coherent shared memory (each core's view is
+ *  private beyond the uncached prefix; the cache hooks move 64-byte lines
+ *  between the view and the memory). Needs AMPVQ_CACHE_COHERENT 0. See
+ *  docs/noncoherent.md. */
+#ifndef AMPVQ_POSIX_NONCOHERENT
+#define AMPVQ_POSIX_NONCOHERENT 0
+#endif
+
 /** Default size of the shared block the launchers and helpers create. */
 #define AMPVQ_POSIX_SHM_DEFAULT_SIZE (1u << 20)
 
@@ -91,6 +99,14 @@ void ampvq_posix_set_subcore_exe(const char *path);
 int ampvq_posix_join_subcore(uint32_t timeout_ms, int *rc);
 
 /**
+ * Processes mode, test hook: kill the sub-core process at once (SIGKILL, as
+ * a crash or a reset would stop a core mid-instruction) and reap it; a later
+ * esp_amp_start_subcore() starts a new instance on the same shared memory.
+ * @return 0, or -1 if no sub-core process runs
+ */
+int ampvq_posix_kill_subcore(void);
+
+/**
  * Threads-mode convenience: create a shared block of `size` bytes mapped
  * twice (main and sub views at different addresses) and attach both.
  * @return 0 or -1
@@ -109,6 +125,16 @@ void ampvq_posix_teardown(void);
  * ampvq_sw_intr_dispatch() since setup.
  */
 uint64_t ampvq_posix_dispatch_count(int core);
+
+/**
+ * Test hook: calls of ampvq_port_wait_intr() by core `core`'s tasks in this
+ * process since setup, and how many of them ended by time-out. A blocking
+ * call that sleeps makes about one call per failed try, and a call ends
+ * early only when a dispatch came, so calls stay near the dispatch count;
+ * one that spun would make far more.
+ */
+uint64_t ampvq_posix_wait_count(int core);
+uint64_t ampvq_posix_wait_timeouts(int core);
 
 /*
  * Test hooks: fault injection (tests/faults). Off by default; when off, the
@@ -149,6 +175,12 @@ void ampvq_posix_fault_stats(int core, ampvq_posix_fault_stats_t *st);
  * @return 0, or -1 if the core's interrupt is not installed here
  */
 int ampvq_posix_fault_spurious(int core, uint32_t bits);
+
+/**
+ * Test hook, non-coherent simulation only: 64-byte lines moved so far by
+ * write-backs (invalidated 0) or invalidates (invalidated 1), this process.
+ */
+uint64_t ampvq_posix_nc_lines(int invalidated);
 
 #ifdef __cplusplus
 }
