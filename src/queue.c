@@ -39,10 +39,6 @@
 #define ITEM_ALIGN  AMPVQ_CACHE_LINE
 #endif
 
-/* The master's wake word starts far from any index it will reach soon, so
- * the remote does not notify before the master first asks. */
-#define WAKE_NEVER 0x80000000u
-
 int ampvq_queue_bad_handle(const esp_amp_queue_t *q, uint32_t role)
 {
     if (q == NULL) {
@@ -54,7 +50,7 @@ int ampvq_queue_bad_handle(const esp_amp_queue_t *q, uint32_t role)
 void ampvq_queue_arm(esp_amp_queue_t *q)
 {
     /* The peer's free for our head comes one lap earlier in its numbering. */
-    uint32_t at = q->head - (q->tag == q_tag(q, ROLE_MASTER) ? q->size : 0u);
+    uint32_t at = q->head - (q_is_master(q) ? q->size : 0u);
     if (AMPVQ_READ_ONCE(q->wake_own) != at) {
         AMPVQ_WRITE_ONCE(q->wake_own, at);
         cache_writeback(q->wake_own, sizeof(uint32_t));
@@ -228,7 +224,7 @@ int esp_amp_queue_main_init_ex(esp_amp_queue_t *queue, uint16_t queue_len, uint1
     hdr->features = h.features;
     hdr->ctl_off[0] = h.ctl_off[0];
     hdr->ctl_off[1] = h.ctl_off[1];
-    ((ampvq_queue_ctl_t *)(void *)(base + h.ctl_off[1]))->wake = WAKE_NEVER;
+    ((ampvq_queue_ctl_t *)(void *)(base + h.ctl_off[1]))->wake = wake_start(true);
     /* The block is zeroed: flags 0 are "free" for a master whose counter is
      * 1. Each slot starts out lending its own buffer. */
     for (uint32_t i = 0; i < len; i++) {

@@ -81,13 +81,7 @@ static const char *link_name(uint8_t link)
     return link < sizeof(names) / sizeof(names[0]) ? names[link] : "unknown";
 }
 
-/* This role's or the peer's control words: the session word's struct. */
-static const ampvq_queue_ctl_t *ctl_of(const uint32_t *session)
-{
-    return (const ampvq_queue_ctl_t *)(const void *)((const uint8_t *)session - offsetof(ampvq_queue_ctl_t, session));
-}
-
-static void put_ctl(line_t *l, const uint32_t *session)
+static void put_ctl(line_t *l, uint32_t *session)
 {
     const ampvq_queue_ctl_t *ctl = ctl_of(session);
     put_str(l, " wake ");

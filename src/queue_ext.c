@@ -21,12 +21,11 @@ int esp_amp_queue_stats(const esp_amp_queue_t *queue, esp_amp_queue_stats_t *sta
     if (queue == NULL || stats == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    bool master = queue->tag == q_tag(queue, ROLE_MASTER);
-    if (!master && queue->tag != q_tag(queue, ROLE_REMOTE)) {
+    if (!q_open(queue)) {
         return ESP_ERR_INVALID_STATE;
     }
     *stats = (esp_amp_queue_stats_t){
-        .master = master,
+        .master = q_is_master(queue),
         .len = queue->size,
         .held = (uint16_t)held(queue, queue->head, queue->tail),
         .item_size = queue->item_size,

@@ -71,8 +71,7 @@ void ampvq_queue_attach(esp_amp_queue_t *q, bool is_master)
     q->main_session = AMPVQ_READ_ONCE(q->inst_peer);
     /* Our control words (one line in non-coherent builds): read the session
      * word we decide on, and the wake word, from memory. */
-    ampvq_queue_ctl_t *own =
-        (ampvq_queue_ctl_t *)(void *)((uint8_t *)q->sess_own - offsetof(ampvq_queue_ctl_t, session));
+    ampvq_queue_ctl_t *own = ctl_of(q->sess_own);
     cache_invalidate(own, sizeof(*own));
     uint32_t old = AMPVQ_READ_ONCE(q->sess_own);
     /* Re-opening within the same instance keeps the word; anything else is
@@ -82,7 +81,7 @@ void ampvq_queue_attach(esp_amp_queue_t *q, bool is_master)
         /* A restart: our wake word still holds the dead instance's request.
          * Back to its start value (we are its only writer; the main core
          * resets only its own). */
-        AMPVQ_WRITE_ONCE(q->wake_own, is_master ? 0x80000000u : 0u);
+        AMPVQ_WRITE_ONCE(q->wake_own, wake_start(is_master));
     }
     AMPVQ_STORE_RELEASE(q->sess_own, val);
     cache_writeback(own, sizeof(*own));
@@ -114,7 +113,7 @@ static void ring_reset(esp_amp_queue_t *q)
         /* Our own wake word only (the new sub instance resets its own when
          * it attaches); written back with the acknowledgement, which shares
          * its line. */
-        AMPVQ_WRITE_ONCE(q->wake_own, q->tag == q_tag(q, ROLE_MASTER) ? 0x80000000u : 0u);
+        AMPVQ_WRITE_ONCE(q->wake_own, wake_start(q_is_master(q)));
     }
     q->head = 0;
     q->tail = 0;
@@ -153,7 +152,7 @@ static int main_check(esp_amp_queue_t *q)
      * before the acknowledgement. The write-back covers both our control
      * words (the reset wake word too). */
     AMPVQ_STORE_RELEASE(q->sess_own, inst);
-    cache_writeback((uint8_t *)q->sess_own - offsetof(ampvq_queue_ctl_t, session), sizeof(ampvq_queue_ctl_t));
+    cache_writeback(ctl_of(q->sess_own), sizeof(ampvq_queue_ctl_t));
     q->inst_seen = inst;
     link_set(q, AMPVQ_LINK_UP);
     return ESP_OK;
@@ -172,7 +171,7 @@ static int sub_check(esp_amp_queue_t *q)
         if (q->link == AMPVQ_LINK_PENDING) {
             /* Waiting for the main core to reset the ring. A master's notify
              * function is how the main core hears from us: prompt it. */
-            if (q->tag == q_tag(q, ROLE_MASTER) && q->notify_fc != NULL) {
+            if (q_is_master(q) && q->notify_fc != NULL) {
                 q->notify_fc(q->notify_priv);
             }
             return ESP_ERR_NOT_FOUND;
@@ -214,7 +213,7 @@ int esp_amp_queue_set_link_cb(esp_amp_queue_t *queue, esp_amp_queue_link_cb_t cb
     if (queue == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    if (queue->tag != q_tag(queue, ROLE_MASTER) && queue->tag != q_tag(queue, ROLE_REMOTE)) {
+    if (!q_open(queue)) {
         return ESP_ERR_INVALID_STATE;
     }
     queue->link_cb = cb;

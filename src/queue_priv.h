@@ -37,6 +37,33 @@ static inline bool q_ok(const esp_amp_queue_t *q, uint32_t role)
     return q != NULL && q->tag == q_tag(q, role);
 }
 
+/* The handle is open as the master (callers that know it is open). */
+static inline bool q_is_master(const esp_amp_queue_t *q)
+{
+    return q->tag == q_tag(q, ROLE_MASTER);
+}
+
+/* The handle is open, in either role. */
+static inline bool q_open(const esp_amp_queue_t *q)
+{
+    return q_is_master(q) || q->tag == q_tag(q, ROLE_REMOTE);
+}
+
+/* A wake word's start value: the master's says "never" (far from any index
+ * it will reach soon, so the remote does not notify before the master first
+ * asks); the remote's says "from slot 0". */
+#define WAKE_NEVER 0x80000000u
+static inline uint32_t wake_start(bool master)
+{
+    return master ? WAKE_NEVER : 0u;
+}
+
+/* The control words (ampvq_queue_ctl_t) a handle's session pointer is in. */
+static inline ampvq_queue_ctl_t *ctl_of(uint32_t *session)
+{
+    return (ampvq_queue_ctl_t *)(void *)((uint8_t *)session - offsetof(ampvq_queue_ctl_t, session));
+}
+
 static inline int q_check(const esp_amp_queue_t *q, uint32_t role)
 {
     if (q != NULL && q->tag == q_tag(q, role)) {
